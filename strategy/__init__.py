@@ -1,0 +1,1 @@
+"""Server side of fedchurn: the Flower ServerApp and the sample-weighted FedAvg strategy."""

@@ -1,0 +1,73 @@
+"""Per-round observer interface the strategy calls; the Kafka bridge and others plug in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass
+class RunInfo:
+    """What is known when a federated run starts."""
+
+    run_id: str
+    config: dict[str, Any]
+    dataset_fingerprint: str
+    code_version: str
+    feature_names: list[str]
+    spec_fingerprint: str
+    num_clients: int
+    # Reference numbers on the shared held-out test set, computed before training:
+    # {"centralized_auc": float, "local_auc": {"<partition-id>": float | None}, ...}
+    reference: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClientUpdate:
+    """One accepted training reply."""
+
+    node_id: int
+    partition_id: int | None
+    num_examples: int
+    metrics: dict[str, float]
+    arrays: list[np.ndarray]  # [coef (1, d), intercept (1,)]
+
+
+@dataclass
+class Rejection:
+    """One training reply dropped before aggregation, or a node that declined."""
+
+    node_id: int
+    reason: str
+    partition_id: int | None = None
+
+
+@dataclass
+class RoundRecord:
+    """Everything that happened in one server round."""
+
+    server_round: int
+    sampled_nodes: list[int]
+    updates: list[ClientUpdate]
+    rejected: list[Rejection]
+    global_arrays: list[np.ndarray]  # the new global [coef, intercept]
+    train_metrics: dict[str, float]  # sample-weighted aggregate of client train metrics
+    evaluate_metrics: dict[str, float]  # aggregate of client-side evaluation replies
+    server_metrics: dict[str, float]  # global model on the shared test set: auc, pr_auc, ...
+    durations: dict[str, float]  # seconds: "train", "evaluate", "round"
+
+
+class RoundObserver(Protocol):
+    """Receives the life of a run; implementations must never raise into training."""
+
+    def run_started(self, info: RunInfo) -> None: ...
+
+    def round_started(self, server_round: int, sampled_nodes: list[int]) -> None: ...
+
+    def round_finished(self, record: RoundRecord) -> None: ...
+
+    def run_finished(self, summary: dict[str, Any]) -> None: ...
+
+    def run_failed(self, error: str) -> None: ...
