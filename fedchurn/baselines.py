@@ -1,0 +1,116 @@
+"""Reference models on the shared test set: centralized LR (pooled rows) and local-only LR per client.
+
+Run: python -m fedchurn.baselines [hydra overrides], e.g.
+  python -m fedchurn.baselines data=telco data.path=../shared/data/telco_customer_churn.csv \
+      partition=iid num_clients=10
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fedchurn.experiment import Experiment, prepare_experiment
+from fedchurn.feature_spec import FeatureSpec
+from fedchurn.loading import ChurnData
+from fedchurn.metrics import binary_metrics
+from fedchurn.model import fit_classifier
+
+log = logging.getLogger(__name__)
+
+
+def centralized_metrics(train: ChurnData, test: ChurnData, spec: FeatureSpec, C: float) -> dict:
+    """LR fitted on all training rows pooled (a reference only: federation never pools)."""
+    model = fit_classifier(spec.transform(train.features), train.target, C=C)
+    return binary_metrics(test.target, model.predict_proba(spec.transform(test.features))[:, 1])
+
+
+def local_only_metrics(
+    train: ChurnData, parts: list[np.ndarray], test: ChurnData, spec: FeatureSpec, C: float
+) -> list[dict[str, float] | None]:
+    """Each client's own LR on the shared test set; None where a client cannot train alone."""
+    test_x = spec.transform(test.features)
+    results: list[dict[str, float] | None] = []
+    for rows in parts:
+        labels = train.target[rows]
+        if len(rows) == 0 or np.unique(labels).size < 2:
+            results.append(None)
+            continue
+        model = fit_classifier(spec.transform(train.features.iloc[rows]), labels, C=C)
+        results.append(binary_metrics(test.target, model.predict_proba(test_x)[:, 1]))
+    return results
+
+
+def summarize_local(local: list[dict[str, float] | None]) -> dict[str, float | int]:
+    """Mean and minimum local-only AUC over clients that could train alone."""
+    aucs = [m["auc"] for m in local if m is not None and not math.isnan(m["auc"])]
+    return {
+        "local_mean_auc": float(np.mean(aucs)) if aucs else float("nan"),
+        "local_min_auc": float(np.min(aucs)) if aucs else float("nan"),
+        "local_trained": len(aucs),
+        "local_untrainable": len(local) - len(aucs),
+    }
+
+
+def compute_baselines(experiment: Experiment, spec: FeatureSpec, C: float) -> dict[str, Any]:
+    """Centralized and local-only references for one experiment."""
+    central = centralized_metrics(experiment.train, experiment.test, spec, C)
+    local = local_only_metrics(experiment.train, experiment.parts, experiment.test, spec, C)
+    return {"centralized": central, "local": local, **summarize_local(local)}
+
+
+def format_baselines(result: dict[str, Any], report: list[dict[str, Any]]) -> str:
+    """The printed table: one row for centralized, one per client, one for the local mean."""
+    lines = [f"{'model':<16} {'rows':>6} {'churn%':>7} {'AUC':>7} {'PR-AUC':>7} {'logloss':>8} {'acc':>6}"]
+
+    def row(name: str, rows: str, churn: str, m: dict[str, float] | None) -> str:
+        if m is None:
+            return f"{name:<16} {rows:>6} {churn:>7} {'cannot train alone (one class or empty)':>40}"
+        return (f"{name:<16} {rows:>6} {churn:>7} {m['auc']:>7.4f} {m['pr_auc']:>7.4f} "
+                f"{m['log_loss']:>8.4f} {m['accuracy']:>6.3f}")
+
+    total = sum(r["rows"] for r in report)
+    lines.append(row("centralized", str(total), "", result["centralized"]))
+    for entry, metrics in zip(report, result["local"], strict=True):
+        churn = "-" if entry["empty"] else f"{100 * entry['churn_rate']:.1f}"
+        lines.append(row(f"local client {entry['client']}", str(entry["rows"]), churn, metrics))
+    lines.append(f"{'local mean':<16} {'':>6} {'':>7} {result['local_mean_auc']:>7.4f}   "
+                 f"(min {result['local_min_auc']:.4f}, {result['local_untrainable']} untrainable)")
+    return "\n".join(lines)
+
+
+def run_baselines(cfg: Any) -> dict[str, Any]:
+    """Config -> data -> partitions -> spec -> references -> baselines.json in the run dir."""
+    experiment = prepare_experiment(cfg)
+    spec = experiment.feature_spec(str(cfg["imputation"]))
+    result = compute_baselines(experiment, spec, float(cfg["C"]))
+    print(f"data: {experiment.data.source}  train={len(experiment.train)} test={len(experiment.test)}"
+          f"  features={spec.num_features}  spec={spec.fingerprint}")
+    print(format_baselines(result, experiment.partition_report))
+    out = Path(str(cfg["output_dir"])) / "baselines.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**result, "partitions": experiment.partition_report,
+               "spec_fingerprint": spec.fingerprint, "data_fingerprint": experiment.data.fingerprint}
+    out.write_text(json.dumps(payload, indent=2, default=float))
+    print(f"wrote {out}")
+    return payload
+
+
+def main() -> None:
+    import hydra
+    from omegaconf import DictConfig, OmegaConf
+
+    @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+    def _entry(cfg: DictConfig) -> None:
+        run_baselines(OmegaConf.to_container(cfg, resolve=True))
+
+    _entry()
+
+
+if __name__ == "__main__":
+    main()

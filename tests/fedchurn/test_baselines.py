@@ -1,0 +1,50 @@
+"""Baselines reproduce the Telco reference numbers and write baselines.json through Hydra."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from fedchurn.baselines import compute_baselines
+from fedchurn.experiment import prepare_experiment
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cfg(path: Path, **extra) -> dict:
+    cfg = {"data": {"name": "telco", "path": str(path)}, "partition": {"name": "iid"},
+           "num_clients": 10, "seed": 42, "test_size": 0.2, "C": 1.0, "imputation": "median"}
+    cfg.update(extra)
+    return cfg
+
+
+def test_telco_centralized_auc_matches_reference(telco_csv: Path) -> None:
+    experiment = prepare_experiment(_cfg(telco_csv))
+    assert len(experiment.test) == 1409
+    result = compute_baselines(experiment, experiment.feature_spec("median"), C=1.0)
+    assert abs(result["centralized"]["auc"] - 0.8419) < 0.005
+    assert abs(result["local_mean_auc"] - 0.829) < 0.01
+    assert result["local_min_auc"] <= result["local_mean_auc"] < result["centralized"]["auc"]
+
+
+def test_untrainable_clients_are_reported_not_fatal(telco_csv: Path) -> None:
+    cfg = _cfg(telco_csv, partition={"name": "dirichlet", "alpha": 0.05, "min_rows": 1},
+               num_clients=20)
+    experiment = prepare_experiment(cfg)
+    result = compute_baselines(experiment, experiment.feature_spec("median"), C=1.0)
+    assert result["local_untrainable"] >= 1
+    assert result["local"].count(None) == result["local_untrainable"]
+
+
+def test_hydra_entry_point_writes_baselines_json(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "fedchurn.baselines", "data.num_rows=800", "num_clients=3",
+         f"hydra.run.dir={tmp_path}/run"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "centralized" in run.stdout and "local client 2" in run.stdout
+    payload = json.loads((tmp_path / "run" / "baselines.json").read_text())
+    assert len(payload["local"]) == 3 and 0.5 < payload["centralized"]["auc"] <= 1.0
