@@ -1,0 +1,299 @@
+"""Local single-node KRaft Kafka broker run from Maven Central jars (no Docker): up/down/status."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka_bridge import _jars
+from kafka_bridge._proc import FileLock, free_port, pid_alive, port_free, wait_pid_exit
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_DIR = REPO_ROOT / ".kafka"
+DEFAULT_PORT = 9092
+HOST = "127.0.0.1"
+READY_MARKERS = ("Kafka Server started", "Transitioning from RECOVERY to RUNNING")
+
+LOG4J2 = """\
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+"""
+
+
+class BrokerError(RuntimeError):
+    """The local broker could not be fetched, started or stopped."""
+
+
+@dataclass
+class LocalBroker:
+    """A KRaft broker+controller whose config, data, log, pid and address live in `state_dir`."""
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    lib_dir: Path | None = None
+    port: int = DEFAULT_PORT
+    heap: tuple[str, str] = ("256m", "512m")
+    die_with_parent: bool = False  # tests: the JVM gets SIGTERM if this process dies
+    _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir).resolve()
+        self.lib_dir = Path(self.lib_dir or _jars.DEFAULT_LIB_DIR).resolve()
+
+    # -- files ---------------------------------------------------------------------------------
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "broker.pid"
+
+    @property
+    def bootstrap_file(self) -> Path:
+        return self.state_dir / "bootstrap"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "server.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+    def _ports_file(self) -> Path:
+        return self.state_dir / "ports.json"
+
+    # -- status --------------------------------------------------------------------------------
+    def running_pid(self) -> int | None:
+        """Pid of this state dir's broker if it is alive, else None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if not pid_alive(pid):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return pid  # no /proc: trust the pid file
+        return pid if str(self.state_dir).encode() in cmdline else None
+
+    @property
+    def bootstrap(self) -> str | None:
+        """`host:port` of the running broker, None when it is down."""
+        if self.running_pid() is None or not self.bootstrap_file.exists():
+            return None
+        return self.bootstrap_file.read_text().strip()
+
+    # -- start ---------------------------------------------------------------------------------
+    def _choose_ports(self) -> tuple[int, int]:
+        saved = {}
+        if self._ports_file().exists():
+            saved = json.loads(self._ports_file().read_text())
+        port = saved.get("port", self.port)
+        if not port_free(HOST, port):
+            if saved:
+                log.warning("saved port %s is taken; the broker gets a new address", port)
+            port = free_port(HOST)
+        cport = saved.get("controller_port", 0)
+        if not cport or not port_free(HOST, cport) or cport == port:
+            cport = free_port(HOST, exclude={port})
+        return port, cport
+
+    def _write_config(self, port: int, cport: int) -> Path:
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"{HOST}:{cport}",
+            "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{cport}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{cport}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        path = self.state_dir / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        (self.state_dir / "log4j2.properties").write_text(LOG4J2)
+        self._ports_file().write_text(json.dumps({"port": port, "controller_port": cport}))
+        return path
+
+    def _format(self, props: Path) -> None:
+        if (self.data_dir / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cmd = [_jars.java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool", "format",
+               "-t", cluster_id, "-c", str(props), "--standalone"]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise BrokerError(f"storage format failed:\n{res.stdout}\n{res.stderr}")
+
+    def up(self, timeout: float = 90.0) -> str:
+        """Start the broker (fetching jars, formatting storage if needed); return its address."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.state_dir / ".lock"):
+            if (address := self.bootstrap) is not None:
+                return address
+            _jars.ensure_jars(self.lib_dir)
+            port, cport = self._choose_ports()
+            props = self._write_config(port, cport)
+            self._format(props)
+            started = time.monotonic()
+            log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+            # C1-only JIT + serial GC: starts in ~5 s instead of ~10 s on 2 cores; plenty for dev.
+            cmd = [_jars.java(), f"-Xms{self.heap[0]}", f"-Xmx{self.heap[1]}",
+                   "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+                   f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}",
+                   "-cp", f"{self.lib_dir}/*", "kafka.Kafka", str(props)]
+            with open(self.log_file, "ab") as out:
+                self._proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    preexec_fn=_parent_death_signal if self.die_with_parent else None)
+            self.pid_file.write_text(str(self._proc.pid))
+            address = f"{HOST}:{port}"
+            try:
+                self._wait_ready(address, log_offset, started + timeout)
+            except BaseException:
+                self._stop_pid(self._proc.pid, 10.0)
+                raise
+            self.bootstrap_file.write_text(address)
+            log.info("broker up at %s in %.1fs", address, time.monotonic() - started)
+            return address
+
+    def _wait_ready(self, address: str, log_offset: int, deadline: float) -> None:
+        from kafka.admin import KafkaAdminClient  # lazy: the CLI works without kafka-python
+
+        assert self._proc is not None
+        while True:
+            if self._proc.poll() is not None:
+                raise BrokerError(f"broker exited with {self._proc.returncode}:\n{self._tail()}")
+            with open(self.log_file, "rb") as fh:
+                fh.seek(log_offset)
+                text = fh.read().decode("utf-8", "replace")
+            if any(m in text for m in READY_MARKERS):
+                break
+            if time.monotonic() > deadline:
+                raise BrokerError(f"broker not ready in time:\n{self._tail()}")
+            time.sleep(0.2)
+        while True:
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=address, request_timeout_ms=5000,
+                                         bootstrap_timeout_ms=5000)
+                try:
+                    admin.list_topics()
+                    return
+                finally:
+                    admin.close()
+            except Exception as exc:  # noqa: BLE001 - probe retried until the deadline
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"admin probe failed: {exc!r}\n{self._tail()}") from exc
+                time.sleep(0.3)
+
+    def _tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    # -- stop ----------------------------------------------------------------------------------
+    def _stop_pid(self, pid: int, timeout: float) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        if not wait_pid_exit(pid, timeout, self._proc):
+            log.warning("broker %s ignored SIGTERM for %.0fs; sending SIGKILL", pid, timeout)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return
+            wait_pid_exit(pid, 10.0, self._proc)
+
+    def down(self, timeout: float = 30.0) -> bool:
+        """SIGTERM the broker, SIGKILL after `timeout`; True if one was running."""
+        if not self.state_dir.exists():
+            return False
+        with FileLock(self.state_dir / ".lock"):
+            pid = self.running_pid()
+            if pid is not None:
+                self._stop_pid(pid, timeout)
+            self.pid_file.unlink(missing_ok=True)
+            self.bootstrap_file.unlink(missing_ok=True)
+            self._proc = None
+            return pid is not None
+
+    def reset(self) -> None:
+        """Stop the broker and delete its data (the jars in lib_dir are kept)."""
+        self.down()
+        for name in ("data", "ports.json", "server.properties", "log4j2.properties"):
+            path = self.state_dir / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _parent_death_signal() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent dies (no orphans)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kafka_bridge.broker up|down|status|reset [--state-dir DIR] [--port N]`."""
+    parser = argparse.ArgumentParser(prog="python -m kafka_bridge.broker", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "reset"])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    parser.add_argument("--lib-dir", type=Path, default=None)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="preferred broker port")
+    parser.add_argument("--timeout", type=float, default=90.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    broker = LocalBroker(state_dir=args.state_dir, lib_dir=args.lib_dir, port=args.port)
+    try:
+        if args.command == "up":
+            print(broker.up(timeout=args.timeout))
+        elif args.command == "down":
+            print("stopped" if broker.down(timeout=min(args.timeout, 30.0)) else "not running")
+        elif args.command == "reset":
+            broker.reset()
+            print(f"reset {broker.state_dir}")
+        else:
+            address = broker.bootstrap
+            print(f"running pid={broker.running_pid()} bootstrap={address}" if address
+                  else "not running")
+            return 0 if address else 3
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
