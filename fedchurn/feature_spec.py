@@ -52,7 +52,8 @@ class FeatureSpec:
         return list(self.categories) + list(self.numeric)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        # Key order is kept: the order of `categories` is the order of the feature columns.
+        return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> FeatureSpec:
