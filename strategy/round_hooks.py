@@ -57,6 +57,8 @@ class RoundRecord:
     evaluate_metrics: dict[str, float]  # aggregate of client-side evaluation replies
     server_metrics: dict[str, float]  # global model on the shared test set: auc, pr_auc, ...
     durations: dict[str, float]  # seconds: "train", "evaluate", "round"
+    # Optional (added by the strategy owner): evaluation replies not used, with reasons.
+    evaluate_rejected: list[Rejection] = field(default_factory=list)
 
 
 class RoundObserver(Protocol):

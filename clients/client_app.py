@@ -1,0 +1,116 @@
+"""The fedchurn ClientApp: answers preprocessing queries, trains and evaluates on its own rows.
+
+Only aggregates (`client_summary`, `client_histograms`), model parameters and metrics leave
+the node. Data is found through run-config keys (`clients.protocol`): in simulation the
+factory `build_client_app` closes over them (Flower's `run_simulation` takes no run config);
+a deployed SuperNode gets them from the run config and its own `data-path` node config.
+The app holds only plain settings, so it pickles cleanly to Ray actors; loaded rows are
+cached per process in `clients.local_data`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from clients import protocol as P
+from clients.local_data import (
+    ClientSettings,
+    encoded_node_data,
+    load_node_data,
+    node_identity,
+)
+from clients.local_training import (
+    effective_c,
+    local_metrics,
+    participation_problem,
+    train_locally,
+)
+from fedchurn.feature_spec import FeatureSpec
+from fedchurn.preprocessing import client_histograms, client_summary
+
+
+def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
+    """A ClientApp whose defaults are `run_config` (context.run_config entries override)."""
+    defaults = dict(run_config or {})
+    app = ClientApp()
+
+    def settings_of(context: Context) -> ClientSettings:
+        return ClientSettings.from_run_config({**defaults, **dict(context.run_config)})
+
+    @app.query("summary")
+    def summary(msg: Message, context: Context) -> Message:
+        settings = settings_of(context)
+        partition_id, data_path = node_identity(context.node_config)
+        node = load_node_data(settings, partition_id, data_path)
+        text = json.dumps(client_summary(node.train.features, node.train.schema))
+        return _reply(msg, info={P.SUMMARY: text, P.PARTITION_ID: partition_id})
+
+    @app.query("histograms")
+    def histograms(msg: Message, context: Context) -> Message:
+        settings = settings_of(context)
+        partition_id, data_path = node_identity(context.node_config)
+        node = load_node_data(settings, partition_id, data_path)
+        ranges = json.loads(str(msg.content[P.CONFIG][P.HISTOGRAM_RANGES]))
+        text = json.dumps(client_histograms(node.train.features, node.train.schema, ranges))
+        return _reply(msg, info={P.HISTOGRAMS: text, P.PARTITION_ID: partition_id})
+
+    @app.train()
+    def train(msg: Message, context: Context) -> Message:
+        settings = settings_of(context)
+        partition_id, data_path = node_identity(context.node_config)
+        config = msg.content[P.CONFIG]
+        spec_json = str(config[P.FEATURE_SPEC])
+        x_train, y_train, _, _ = encoded_node_data(settings, partition_id, data_path, spec_json)
+        info = {P.PARTITION_ID: partition_id,
+                P.SPEC_FINGERPRINT: FeatureSpec.from_json(spec_json).fingerprint}
+        problem = participation_problem(y_train, settings.min_rows, settings.single_class)
+        if problem:
+            return _decline(msg, problem, info)
+        global_arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
+        C = effective_c(float(config[P.C]), len(y_train), int(config.get(P.TOTAL_EXAMPLES, 0)))
+        arrays = train_locally(global_arrays, x_train, y_train, C, int(config[P.LOCAL_ITERATIONS]))
+        metrics = {P.NUM_EXAMPLES: len(y_train), **local_metrics(arrays, x_train, y_train, "train")}
+        return _reply(msg, arrays=arrays, metrics=metrics, info=info)
+
+    @app.evaluate()
+    def evaluate(msg: Message, context: Context) -> Message:
+        settings = settings_of(context)
+        partition_id, data_path = node_identity(context.node_config)
+        spec_json = str(msg.content[P.CONFIG][P.FEATURE_SPEC])
+        _, _, x_eval, y_eval = encoded_node_data(settings, partition_id, data_path, spec_json)
+        info = {P.PARTITION_ID: partition_id,
+                P.SPEC_FINGERPRINT: FeatureSpec.from_json(spec_json).fingerprint}
+        if len(y_eval) == 0:
+            return _decline(msg, "no rows to evaluate on", info)
+        arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
+        metrics = {P.NUM_EXAMPLES: len(y_eval), **local_metrics(arrays, x_eval, y_eval, "eval")}
+        return _reply(msg, metrics=metrics, info=info)
+
+    return app
+
+
+def _reply(msg: Message, *, arrays: list | None = None, metrics: Mapping[str, float] | None = None,
+           info: Mapping[str, Any]) -> Message:
+    content = RecordDict({P.INFO: ConfigRecord({P.STATUS: P.STATUS_OK, **info})})
+    if arrays is not None:
+        content[P.ARRAYS] = ArrayRecord(arrays)
+    if metrics is not None:
+        content[P.METRICS] = MetricRecord(dict(metrics))
+    return Message(content, reply_to=msg)
+
+
+def _decline(msg: Message, reason: str, info: Mapping[str, Any]) -> Message:
+    content = RecordDict({
+        P.METRICS: MetricRecord({P.NUM_EXAMPLES: 0}),
+        P.INFO: ConfigRecord({**info, P.STATUS: P.STATUS_DECLINED, P.REASON: reason}),
+    })
+    return Message(content, reply_to=msg)
+
+
+# Deployment entry (`flwr run` / SuperNode): settings come from the run config.
+app = build_client_app()

@@ -1,0 +1,59 @@
+"""Names shared by the ClientApp and the ServerApp: message actions, record keys, config keys.
+
+Message contents (all keys kebab-case, as Flower spells its own):
+
+- server -> client, every message: `RecordDict({"config": ConfigRecord})`, train and evaluate
+  also carry `"arrays": ArrayRecord([coef (1, d), intercept (1,)])`.
+- client -> server, train: `"arrays"`, `"metrics": MetricRecord` (always with `num-examples`)
+  and `"info": ConfigRecord` (`status`, `reason`, `spec-fingerprint`, `partition-id`).
+  MetricRecord holds numbers only, so strings travel in the `info` ConfigRecord.
+- client -> server, evaluate: `"metrics"` and `"info"`; query: `"info"` holding JSON text.
+- A node that cannot take part answers `status="declined"` with a `reason` and
+  `num-examples=0`; it never raises.
+"""
+
+from __future__ import annotations
+
+# Message types (Flower routes "query.<action>" to @app.query("<action>")).
+QUERY_SUMMARY = "query.summary"
+QUERY_HISTOGRAMS = "query.histograms"
+
+# Record keys inside a RecordDict.
+ARRAYS = "arrays"
+CONFIG = "config"
+METRICS = "metrics"
+INFO = "info"
+
+# Keys in the server's ConfigRecord.
+SERVER_ROUND = "server-round"
+LOCAL_ITERATIONS = "local-iterations"
+C = "C"
+TOTAL_EXAMPLES = "total-examples"  # rows at all nodes; > 0 scales C to the global objective
+FEATURE_SPEC = "feature-spec"
+SPEC_FINGERPRINT = "spec-fingerprint"
+HISTOGRAM_RANGES = "histogram-ranges"
+
+# Keys in a client's MetricRecord / info ConfigRecord.
+NUM_EXAMPLES = "num-examples"
+STATUS = "status"
+REASON = "reason"
+PARTITION_ID = "partition-id"
+SUMMARY = "summary"
+HISTOGRAMS = "histograms"
+STATUS_OK = "ok"
+STATUS_DECLINED = "declined"
+
+# Run-config keys the ClientApp reads (simulation: from its factory; deployment: run config).
+DATA_CONFIG = "data-config"  # JSON of conf/data/*
+PARTITION_CONFIG = "partition-config"  # JSON of conf/partition/*
+NUM_CLIENTS = "num-clients"
+SEED = "seed"
+TEST_SIZE = "test-size"
+LOCAL_EVAL_FRACTION = "local-eval-fraction"
+MIN_ROWS = "min-rows"
+SINGLE_CLASS = "single-class"  # "train" | "decline"
+
+# Node-config keys (simulation sets the first two; a deployed SuperNode sets data-path).
+NODE_PARTITION_ID = "partition-id"
+NODE_NUM_PARTITIONS = "num-partitions"
+NODE_DATA_PATH = "data-path"

@@ -1,0 +1,175 @@
+"""One entry point for federated runs: `python -m fedchurn.simulate [hydra overrides]`.
+
+Examples:
+  python -m fedchurn.simulate engine=inprocess
+  python -m fedchurn.simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
+      partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
+  python -m fedchurn.simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
+
+Each run writes results.json and model.joblib into its Hydra run directory, whose name is
+the run id (in a sweep: "<sweep dir name>_<job subdir>").
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import resource
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from flwr.clientapp import ClientApp
+
+from clients.client_app import build_client_app
+from clients.local_data import ClientSettings, load_experiment
+from fedchurn.baselines import compute_baselines
+from fedchurn.engines import run_engine
+from fedchurn.partitioning import format_partition_report
+from fedchurn.results import (
+    comparison_table,
+    final_comparison,
+    observer_reference,
+    round_rows,
+    write_results,
+)
+from strategy.console_progress import ConsoleProgress
+from strategy.round_hooks import RoundObserver
+from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
+
+log = logging.getLogger(__name__)
+
+
+def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
+    """The ClientApp's data settings (its kebab-case run config) from the Hydra config."""
+    client = cfg["client"]
+    return ClientSettings(
+        data_config=json.dumps(dict(cfg["data"]), sort_keys=True),
+        partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
+        num_clients=int(cfg["num_clients"]), seed=int(cfg["seed"]),
+        test_size=float(cfg["test_size"]),
+        local_eval_fraction=float(client.get("local_eval_fraction", 0.0)),
+        min_rows=int(client.get("min_rows", 1)),
+        single_class=str(client.get("single_class", "train")),
+    )
+
+
+def run_job(
+    cfg: Mapping[str, Any],
+    *,
+    run_id: str,
+    output_dir: Path | None,
+    overrides: Sequence[str] = (),
+    observers: Sequence[RoundObserver] | None = None,
+    wrap_client_app: Callable[[ClientApp], ClientApp] | None = None,
+) -> dict[str, Any]:
+    """Run one federation as `cfg` describes; returns (and writes) its results."""
+    started = time.perf_counter()
+    # 1. config: what every site and the server are told
+    settings = client_settings(cfg)
+    engine_cfg = dict(cfg["engine"])
+    # 2. data and the shared held-out test set, 3. the sites' partitions
+    experiment = load_experiment(settings)
+    print(f"data {experiment.data.source}: train {len(experiment.train)}, "
+          f"test {len(experiment.test)}; {len(experiment.parts)} sites "
+          f"({cfg['partition']['name']}), engine {engine_cfg['name']}")
+    print(format_partition_report(experiment.partition_report))
+    # 4. reference numbers (centralized and local-only) on the same spec the sites will agree
+    spec = experiment.feature_spec(str(cfg["imputation"]))
+    reference = compute_baselines(experiment, spec, float(cfg["C"]))
+    # 5. the apps
+    outcome = ServerOutcome()
+    plan = ServerPlan(
+        run_id=run_id, num_nodes=len(experiment.parts), num_rounds=int(cfg["num_rounds"]),
+        test=experiment.test, local_iterations=int(cfg["client"]["local_iterations"]),
+        C=float(cfg["C"]), imputation=str(cfg["imputation"]),
+        regularisation=str(cfg["strategy"].get("regularisation", "global")),
+        strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
+        timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
+        config=dict(cfg), reference=observer_reference(reference),
+    )
+    if observers is None:
+        observers = build_configured_observers(cfg, run_id)
+    server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
+    client_app = build_client_app(settings.to_run_config())
+    if wrap_client_app is not None:
+        client_app = wrap_client_app(client_app)
+    # 6. the run
+    setup_s = time.perf_counter() - started
+    run_engine(engine_cfg, server_app, client_app, len(experiment.parts), seed=int(cfg["seed"]))
+    federation_s = time.perf_counter() - started - setup_s
+    # 7. results
+    agreed = outcome.agreement.spec.fingerprint if outcome.agreement else None
+    if agreed != spec.fingerprint:
+        log.warning("federated spec %s differs from the reference spec %s", agreed,
+                    spec.fingerprint)
+    rounds = round_rows(outcome.initial_metrics, outcome.records)
+    final = final_comparison(rounds, reference)
+    results = {
+        "run_id": run_id,
+        "engine": engine_cfg["name"],
+        "overrides": list(overrides),
+        "config": dict(cfg),
+        "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
+                 "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
+        "partitions": experiment.partition_report,
+        "spec_fingerprint": agreed,
+        "num_features": spec.num_features,
+        "preprocessing_rejected": [vars(r) for r in
+                                   (outcome.agreement.rejected if outcome.agreement else [])],
+        "rounds": rounds,
+        "final": final,
+        "reference": reference,
+        "timing": {"wall_s": time.perf_counter() - started, "setup_s": setup_s,
+                   "federation_s": federation_s, "rounds_s": [r["seconds"] for r in rounds[1:]],
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
+        "model_path": str(outcome.model_path) if outcome.model_path else None,
+        "observer_failures": outcome.observer_failures,
+    }
+    if output_dir is not None:
+        write_results(Path(output_dir) / "results.json", results)
+    print(comparison_table(final))
+    print(f"wall {results['timing']['wall_s']:.1f} s; results in {output_dir}")
+    return results
+
+
+def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
+    """Observers the `bridge` config asks for (fedchurn.observers), none until it exists."""
+    if importlib.util.find_spec("fedchurn.observers") is None:
+        return []
+    from fedchurn.observers import build_observers
+
+    return list(build_observers(cfg, run_id))
+
+
+def run_id_of(hydra_cfg: Any) -> str:
+    """The run directory's name; in a sweep "<sweep dir name>_<job subdir>" (unique per job)."""
+    from hydra.types import RunMode
+
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return f"{Path(hydra_cfg.sweep.dir).name}_{hydra_cfg.sweep.subdir}"
+    return Path(hydra_cfg.runtime.output_dir).name
+
+
+def main() -> None:
+    """Hydra entry point (`conf/config.yaml`)."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import DictConfig, OmegaConf
+
+    @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+    def _entry(cfg: DictConfig) -> float | None:
+        hydra_cfg = HydraConfig.get()
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        results = run_job(resolved, run_id=run_id_of(hydra_cfg),
+                          output_dir=Path(hydra_cfg.runtime.output_dir),
+                          overrides=list(hydra_cfg.overrides.task))
+        return results["final"].get("federated_auc")
+
+    _entry()
+
+
+if __name__ == "__main__":
+    main()

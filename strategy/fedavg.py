@@ -1,0 +1,211 @@
+"""ChurnFedAvg: Flower's FedAvg with validated replies, exact weighting, seeded sampling and hooks.
+
+Differences from `flwr.serverapp.strategy.FedAvg`, each for a stated reason:
+
+- every reply is checked (`strategy.reply_checks`) and a bad one is dropped with a logged
+  reason instead of `InconsistentMessageReplies` ending the run; if no reply survives the
+  global model stays as it was for that round;
+- `coef` and `intercept` are averaged weighted by `num-examples` with `strategy.aggregation`
+  (float64, exactly rounded, updates sorted by node id) so an auditor can recompute them;
+- nodes are sampled with a seeded RNG over nodes ordered by partition id, so runs repeat
+  on any engine (Flower samples with the unseeded global `random`);
+- each round is reported to the observers (`strategy.round_hooks`) with its participants,
+  rejections, per-client updates, the new global arrays, metrics and durations.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg, Result
+from flwr.serverapp.strategy.strategy_utils import sample_nodes
+
+from clients import protocol as P
+from strategy.aggregation import weighted_average, weighted_metrics
+from strategy.observer_hub import ObserverHub
+from strategy.reply_checks import check_evaluate_reply, check_train_reply
+from strategy.round_hooks import ClientUpdate, Rejection, RoundRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _RoundState:
+    server_round: int
+    started: float
+    global_arrays: list[np.ndarray]
+    sampled_nodes: list[int] = field(default_factory=list)
+    updates: list[ClientUpdate] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    evaluate_rejected: list[Rejection] = field(default_factory=list)
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    evaluate_metrics: dict[str, float] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+    phase_started: float = 0.0
+
+
+class ChurnFedAvg(FedAvg):
+    """FedAvg for the churn model: [coef (1, d), intercept (1,)] weighted by `num-examples`."""
+
+    def __init__(
+        self,
+        *,
+        num_features: int,
+        spec_fingerprint: str,
+        hub: ObserverHub | None = None,
+        node_partitions: dict[int, int] | None = None,
+        sampling_seed: int = 0,
+        **fedavg_kwargs: float | int,
+    ) -> None:
+        super().__init__(weighted_by_key=P.NUM_EXAMPLES, arrayrecord_key=P.ARRAYS,
+                         configrecord_key=P.CONFIG, **fedavg_kwargs)
+        self.expected_shapes: list[tuple[int, ...]] = [(1, num_features), (1,)]
+        self.spec_fingerprint = spec_fingerprint
+        self.hub = hub or ObserverHub()
+        self.node_partitions = dict(node_partitions or {})
+        self.sampling_seed = sampling_seed
+        self.records: list[RoundRecord] = []
+        self._round: _RoundState | None = None
+
+    # ----- sampling -----------------------------------------------------------------------
+    def _sample(self, grid: Grid, fraction: float, min_nodes: int, server_round: int,
+                phase: str) -> list[int]:
+        size = max(int(len(list(grid.get_node_ids())) * fraction), min_nodes)
+        _, all_nodes = sample_nodes(grid, self.min_available_nodes, size)  # waits for nodes
+        ordered = sorted(all_nodes, key=lambda n: (self.node_partitions.get(n, 1 << 62), n))
+        rng = random.Random(f"{self.sampling_seed}:{phase}:{server_round}")
+        chosen = set(rng.sample(ordered, min(size, len(ordered))))
+        return [n for n in ordered if n in chosen]
+
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        """Sample nodes (seeded) and send them the global arrays and the train config."""
+        self._round = _RoundState(server_round, time.perf_counter(), arrays.to_numpy_ndarrays())
+        self._round.phase_started = self._round.started
+        nodes = ([] if self.fraction_train == 0.0 else
+                 self._sample(grid, self.fraction_train, self.min_train_nodes, server_round,
+                              "train"))
+        self._round.sampled_nodes = nodes
+        self.hub.round_started(server_round, nodes)
+        config[P.SERVER_ROUND] = server_round
+        record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
+        return self._construct_messages(record, nodes, MessageType.TRAIN)
+
+    def configure_evaluate(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        """Sample nodes (seeded) for client-side evaluation of the new global model."""
+        state = self._state(server_round)
+        state.phase_started = time.perf_counter()
+        if self.fraction_evaluate == 0.0:
+            return []
+        nodes = self._sample(grid, self.fraction_evaluate, self.min_evaluate_nodes, server_round,
+                             "evaluate")
+        config[P.SERVER_ROUND] = server_round
+        record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
+        return self._construct_messages(record, nodes, MessageType.EVALUATE)
+
+    # ----- aggregation --------------------------------------------------------------------
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Validate, then average the accepted updates; (None, None) if none is accepted."""
+        state = self._state(server_round)
+        replies = sorted(replies, key=lambda m: m.metadata.src_node_id)
+        for msg in replies:
+            outcome = check_train_reply(msg, self.expected_shapes, self.spec_fingerprint)
+            if isinstance(outcome, Rejection):
+                state.rejected.append(self._with_partition(outcome))
+            else:
+                if outcome.partition_id is None:
+                    outcome.partition_id = self.node_partitions.get(outcome.node_id)
+                state.updates.append(outcome)
+        answered = {m.metadata.src_node_id for m in replies}
+        state.rejected += [self._with_partition(Rejection(n, "no reply before the timeout"))
+                           for n in state.sampled_nodes if n not in answered]
+        for rejection in state.rejected:
+            log.warning("round %d: dropped node %d (partition %s): %s", server_round,
+                        rejection.node_id, rejection.partition_id, rejection.reason)
+        state.durations["train"] = time.perf_counter() - state.phase_started
+        if not state.updates:
+            log.warning("round %d: no usable update; the global model is unchanged", server_round)
+            return None, None
+        weights = [u.num_examples for u in state.updates]
+        state.global_arrays = weighted_average(weights, [u.arrays for u in state.updates])
+        state.train_metrics = weighted_metrics(weights, [u.metrics for u in state.updates])
+        return ArrayRecord(state.global_arrays), MetricRecord(state.train_metrics)
+
+    def aggregate_evaluate(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> MetricRecord | None:
+        """Sample-weighted mean of the usable client evaluation metrics."""
+        state = self._state(server_round)
+        weights, metrics = [], []
+        for msg in sorted(replies, key=lambda m: m.metadata.src_node_id):
+            outcome = check_evaluate_reply(msg, self.spec_fingerprint)
+            if isinstance(outcome, Rejection):
+                state.evaluate_rejected.append(self._with_partition(outcome))
+                log.info("round %d: evaluation of node %d not used: %s", server_round,
+                         outcome.node_id, outcome.reason)
+                continue
+            weights.append(outcome[0])
+            metrics.append(outcome[1])
+        state.durations["evaluate"] = time.perf_counter() - state.phase_started
+        state.evaluate_metrics = weighted_metrics(weights, metrics) if weights else {}
+        return MetricRecord(state.evaluate_metrics) if state.evaluate_metrics else None
+
+    # ----- the run ------------------------------------------------------------------------
+    def start(
+        self,
+        grid: Grid,
+        initial_arrays: ArrayRecord,
+        num_rounds: int = 3,
+        timeout: float = 3600,
+        train_config: ConfigRecord | None = None,
+        evaluate_config: ConfigRecord | None = None,
+        evaluate_fn: Callable[[int, ArrayRecord], MetricRecord | None] | None = None,
+    ) -> Result:
+        """Flower's round loop; after each round's server-side evaluation the round is
+        reported to the observers (also without `evaluate_fn`)."""
+
+        def evaluate_and_report(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+            metrics = evaluate_fn(server_round, arrays) if evaluate_fn else None
+            if server_round > 0:
+                self._finish_round(server_round, dict(metrics) if metrics else {})
+            return metrics
+
+        return super().start(grid, initial_arrays, num_rounds, timeout, train_config,
+                             evaluate_config, evaluate_and_report)
+
+    def _finish_round(self, server_round: int, server_metrics: dict[str, float]) -> None:
+        state = self._state(server_round)
+        state.durations["round"] = time.perf_counter() - state.started
+        record = RoundRecord(
+            server_round=server_round, sampled_nodes=state.sampled_nodes,
+            updates=state.updates, rejected=state.rejected,
+            global_arrays=[a.copy() for a in state.global_arrays],
+            train_metrics=state.train_metrics, evaluate_metrics=state.evaluate_metrics,
+            server_metrics={k: float(v) for k, v in server_metrics.items()},
+            durations=state.durations, evaluate_rejected=state.evaluate_rejected,
+        )
+        self.records.append(record)
+        self.hub.round_finished(record)
+        self._round = None
+
+    def _state(self, server_round: int) -> _RoundState:
+        if self._round is None or self._round.server_round != server_round:
+            raise RuntimeError(f"round {server_round} was not configured by this strategy")
+        return self._round
+
+    def _with_partition(self, rejection: Rejection) -> Rejection:
+        if rejection.partition_id is None:
+            rejection.partition_id = self.node_partitions.get(rejection.node_id)
+        return rejection

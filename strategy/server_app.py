@@ -1,0 +1,150 @@
+"""The fedchurn ServerApp: agree the feature spec, run ChurnFedAvg, evaluate, save the model.
+
+`build_server_app(plan, observers, outcome)` closes over everything a run needs (Flower's
+`run_simulation` passes no run config) and fills `outcome` for the caller to report.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
+from flwr.serverapp import Grid, ServerApp
+
+from clients import protocol as P
+from fedchurn.loading import ChurnData
+from fedchurn.metrics import binary_metrics
+from fedchurn.model import predict_proba, zero_params
+from strategy.feature_queries import FeatureAgreement, agree_feature_spec
+from strategy.fedavg import ChurnFedAvg
+from strategy.model_artifact import save_model
+from strategy.observer_hub import ObserverHub
+from strategy.round_hooks import RoundObserver, RoundRecord, RunInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerPlan:
+    """Everything the ServerApp needs, decided before the run starts."""
+
+    run_id: str
+    num_nodes: int
+    num_rounds: int
+    test: ChurnData  # the shared held-out test set (server-side evaluation)
+    local_iterations: int
+    C: float
+    imputation: str = "median"
+    regularisation: str = "global"  # "global": C scaled per site to the centralized objective
+    strategy: dict[str, Any] = field(default_factory=dict)  # FedAvg sampling arguments
+    seed: int = 0
+    timeout: float = 600.0
+    output_dir: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict)  # resolved run config, for observers
+    reference: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServerOutcome:
+    """What the ServerApp produced; filled while it runs."""
+
+    agreement: FeatureAgreement | None = None
+    initial_metrics: dict[str, float] = field(default_factory=dict)
+    records: list[RoundRecord] = field(default_factory=list)
+    final_arrays: list[np.ndarray] | None = None
+    model_path: Path | None = None
+    observer_failures: list[str] = field(default_factory=list)
+
+
+def build_server_app(plan: ServerPlan, observers: Sequence[RoundObserver] = (),
+                     outcome: ServerOutcome | None = None) -> ServerApp:
+    """A ServerApp running `plan`; observers get every run and round event."""
+    outcome = outcome if outcome is not None else ServerOutcome()
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        hub = ObserverHub(observers)
+        try:
+            run_federation(grid, plan, hub, outcome)
+        except Exception as ex:
+            hub.run_failed(f"{type(ex).__name__}: {ex}")
+            raise
+        finally:
+            outcome.observer_failures = hub.failures
+
+    return app
+
+
+def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: ServerOutcome) -> None:
+    """The server's steps: spec -> observers -> rounds -> final model."""
+    schema = plan.test.schema
+    agreement = agree_feature_spec(grid, plan.num_nodes, schema, plan.imputation, plan.timeout)
+    outcome.agreement = agreement
+    spec = agreement.spec
+    hub.run_started(RunInfo(
+        run_id=plan.run_id, config=plan.config, dataset_fingerprint=plan.test.fingerprint,
+        code_version=code_version(), feature_names=spec.feature_names,
+        spec_fingerprint=spec.fingerprint, num_clients=plan.num_nodes, reference=plan.reference,
+    ))
+    strategy = ChurnFedAvg(
+        num_features=spec.num_features, spec_fingerprint=spec.fingerprint, hub=hub,
+        node_partitions=agreement.node_partitions, sampling_seed=plan.seed,
+        **_sampling_arguments(plan.strategy, plan.num_nodes),
+    )
+    test_x = spec.transform(plan.test.features, source="server test set")
+
+    def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
+        metrics = binary_metrics(plan.test.target, predict_proba(arrays.to_numpy_ndarrays(), test_x))
+        if server_round == 0:
+            outcome.initial_metrics = metrics
+        return MetricRecord(metrics)
+
+    total = agreement.total_examples if plan.regularisation == "global" else 0
+    shared = {P.FEATURE_SPEC: spec.to_json(), P.SPEC_FINGERPRINT: spec.fingerprint}
+    train_config = ConfigRecord({P.LOCAL_ITERATIONS: plan.local_iterations, P.C: plan.C,
+                                 P.TOTAL_EXAMPLES: total, **shared})
+    initial = ArrayRecord(zero_params(spec.num_features))
+    result = strategy.start(grid, initial, num_rounds=plan.num_rounds, timeout=plan.timeout,
+                            train_config=train_config, evaluate_config=ConfigRecord(shared),
+                            evaluate_fn=evaluate_global)
+    outcome.records = strategy.records
+    final = (result.arrays or initial).to_numpy_ndarrays()
+    outcome.final_arrays = final
+    if plan.output_dir is not None:
+        outcome.model_path = save_model(Path(plan.output_dir) / "model.joblib", spec, schema,
+                                        final, plan.C)
+    last = strategy.records[-1].server_metrics if strategy.records else outcome.initial_metrics
+    hub.run_finished({"run_id": plan.run_id, "rounds": len(strategy.records),
+                      "final_server_metrics": last,
+                      "model_path": str(outcome.model_path or "")})
+
+
+def _sampling_arguments(cfg: dict[str, Any], num_nodes: int) -> dict[str, Any]:
+    """FedAvg's sampling arguments; minimums capped at the number of nodes so a small
+    federation never waits for nodes that do not exist."""
+    args = {"fraction_train": float(cfg.get("fraction_train", 1.0)),
+            "fraction_evaluate": float(cfg.get("fraction_evaluate", 1.0))}
+    for key in ("min_train_nodes", "min_evaluate_nodes", "min_available_nodes"):
+        args[key] = min(int(cfg.get(key, 2)), num_nodes)
+    return args
+
+
+def code_version() -> str:
+    """The git commit of the checkout (with "+dirty" for local changes), or "unknown"."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                                capture_output=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True, timeout=5).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
