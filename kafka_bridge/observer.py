@@ -1,0 +1,136 @@
+"""RoundObserver that mirrors a federated run to Kafka as versioned events; never raises."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from typing import Any
+
+from kafka_bridge.config import BridgeConfig
+from kafka_bridge.events import encode_arrays, make_event
+from kafka_bridge.producer import EventProducer
+from kafka_bridge.spool import Spool, SpoolBusyError
+from strategy.round_hooks import RoundRecord, RunInfo
+
+log = logging.getLogger(__name__)
+
+
+class KafkaObserver:
+    """Implements `strategy.round_hooks.RoundObserver`.
+
+    `round_finished` emits one `client_update` per accepted update (node-id order), one
+    `reply_rejected` per rejected train reply, then per rejected evaluate reply, then
+    `round_aggregated`. Every event gets the next `seq`
+    of the run. Errors are logged, never raised into training; delivery is asynchronous.
+    Config errors (unknown keys) do raise, at construction time.
+    """
+
+    def __init__(self, config: BridgeConfig | dict[str, Any] | None = None) -> None:
+        self.config = BridgeConfig.from_dict(config)
+        self.run_id: str | None = None
+        self.last_stats: dict[str, int] | None = None  # delivery counts of the last closed run
+        self._seq = 0
+        self._producer: EventProducer | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _open_producer(self) -> EventProducer:
+        try:
+            spool = Spool(self.config.spool_path, fsync_each=self.config.spool_fsync_each_event)
+        except SpoolBusyError:
+            alt = self.config.spool_path / f"proc-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            log.warning("spool %s is busy; this run spools to %s (replay it separately)",
+                        self.config.spool_path, alt)
+            spool = Spool(alt, fsync_each=self.config.spool_fsync_each_event)
+        return EventProducer(self.config, spool=spool)
+
+    def _emit(self, etype: str, payload: dict[str, Any]) -> None:
+        if self.run_id is None or self._producer is None:
+            log.warning("kafka bridge: %s before run_started is not mirrored", etype)
+            return
+        seq = self._seq
+        self._seq += 1  # a failure below leaves a visible seq gap for the auditor
+        try:
+            self._producer.publish(make_event(self.run_id, seq, etype, payload))
+        except Exception:  # noqa: BLE001 - never raise into training
+            log.exception("kafka bridge: could not spool %s seq=%d of run %s",
+                          etype, seq, self.run_id)
+
+    def close(self) -> dict[str, int] | None:
+        """Flush (bounded) and stop delivery; returns delivered/spooled/pending counts."""
+        if self._producer is not None:
+            try:
+                self.last_stats = self._producer.close()
+            except Exception:  # noqa: BLE001
+                log.exception("kafka bridge: close failed")
+            self._producer = None
+        return self.last_stats
+
+    # -- RoundObserver -----------------------------------------------------------------------
+    def run_started(self, info: RunInfo) -> None:
+        """Start a run: (re)open the producer, reset seq, emit `run_started`."""
+        try:
+            self.close()
+            self.run_id, self._seq = info.run_id, 0
+            self._producer = self._open_producer()
+        except Exception:  # noqa: BLE001
+            log.exception("kafka bridge: cannot start mirroring run %s", info.run_id)
+            return
+        self._emit("run_started", {
+            "config": info.config, "dataset_fingerprint": info.dataset_fingerprint,
+            "code_version": info.code_version, "feature_names": list(info.feature_names),
+            "spec_fingerprint": info.spec_fingerprint, "num_clients": info.num_clients,
+            "reference": info.reference,
+            "mirror_client_updates": self.config.mirror_client_updates,
+        })
+
+    def round_started(self, server_round: int, sampled_nodes: list[int]) -> None:
+        """Emit `round_started`."""
+        self._emit("round_started", {"round": server_round, "sampled_nodes": list(sampled_nodes)})
+
+    def round_finished(self, record: RoundRecord) -> None:
+        """Emit the round's client updates, rejections, then `round_aggregated`."""
+        r = record.server_round
+        try:
+            updates = sorted(record.updates, key=lambda u: u.node_id)
+        except Exception:  # noqa: BLE001
+            log.exception("kafka bridge: malformed RoundRecord for round %s", r)
+            return
+        for u in updates:
+            try:
+                arrays = encode_arrays(u.arrays, include_values=self.config.mirror_client_updates)
+            except Exception:  # noqa: BLE001
+                log.exception("kafka bridge: bad arrays from node %s in round %s", u.node_id, r)
+                arrays = {"digest": "", "shapes": []}
+            self._emit("client_update", {
+                "round": r, "node_id": u.node_id, "partition_id": u.partition_id,
+                "num_examples": u.num_examples, "metrics": u.metrics, **arrays})
+        evaluate_rejected = list(getattr(record, "evaluate_rejected", None) or [])
+        for phase, rejections in (("train", record.rejected), ("evaluate", evaluate_rejected)):
+            for rej in rejections:
+                self._emit("reply_rejected", {
+                    "round": r, "node_id": rej.node_id, "partition_id": rej.partition_id,
+                    "reason": rej.reason, "phase": phase})
+        try:
+            global_arrays = encode_arrays(record.global_arrays)
+        except Exception:  # noqa: BLE001
+            log.exception("kafka bridge: bad global arrays in round %s", r)
+            global_arrays = {"digest": "", "shapes": [], "coef": [], "intercept": []}
+        self._emit("round_aggregated", {
+            "round": r, **global_arrays,
+            "train_metrics": record.train_metrics, "evaluate_metrics": record.evaluate_metrics,
+            "server_metrics": record.server_metrics,
+            "participants": [u.node_id for u in updates],
+            "num_examples": int(sum(u.num_examples for u in updates)),
+            "rejected": len(record.rejected), "evaluate_rejected": len(evaluate_rejected),
+            "durations": record.durations})
+
+    def run_finished(self, summary: dict[str, Any]) -> None:
+        """Emit `run_finished`, then flush and close (delivery counts in `last_stats`)."""
+        self._emit("run_finished", {"summary": summary})
+        self.close()
+
+    def run_failed(self, error: str) -> None:
+        """Emit `run_failed`, then flush and close."""
+        self._emit("run_failed", {"error": str(error)})
+        self.close()

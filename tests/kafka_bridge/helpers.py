@@ -1,0 +1,81 @@
+"""Shared helpers for the bridge tests: unique prefixes, spool-only runs, raw Kafka clients."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kafka_bridge._proc import free_port
+from kafka_bridge.events import Event, dumps
+from kafka_bridge.jsonl import read_jsonl
+from kafka_bridge.observer import KafkaObserver
+from kafka_bridge.spool import EVENTS_FILE
+from kafka_bridge.synthetic import play, synthetic_run
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def unique_prefix() -> str:
+    """A topic prefix no other test uses (tests share one broker)."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def dead_bootstrap() -> str:
+    """A loopback address where nothing listens."""
+    return f"127.0.0.1:{free_port('127.0.0.1')}"
+
+
+def observer_config(spool: Path, bootstrap: str, prefix: str, **extra: Any) -> dict[str, Any]:
+    """A KafkaObserver config dict for tests."""
+    return {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "spool_dir": str(spool),
+            **extra}
+
+
+def run_synthetic(spool: Path, bootstrap: str, prefix: str, *, rounds: int = 3,
+                  clients: int = 4, seed: int = 0, **extra: Any) -> tuple[str, KafkaObserver]:
+    """Play a synthetic consistent run through a KafkaObserver; returns (run_id, observer)."""
+    observer = KafkaObserver(observer_config(spool, bootstrap, prefix, **extra))
+    info, records = synthetic_run(rounds=rounds, clients=clients, seed=seed)
+    play(observer, info, records)
+    return info.run_id, observer
+
+
+def spooled_events(spool: Path) -> list[Event]:
+    """Every event ever appended to a spool directory, in append order."""
+    return read_jsonl(spool / EVENTS_FILE)
+
+
+def offline_run(tmp_path: Path, **kwargs: Any) -> list[Event]:
+    """A synthetic run's events captured by the spool alone (no broker reachable)."""
+    spool = tmp_path / f"spool-{uuid.uuid4().hex[:6]}"
+    run_synthetic(spool, dead_bootstrap(), "offline", flush_timeout_s=0.0,
+                  connect_timeout_s=0.2, **kwargs)
+    return spooled_events(spool)
+
+
+def cli(module: str, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """Run `python -m module args...` from the repo root."""
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def raw_send(bootstrap: str, topic: str, values: list[bytes | None], key: bytes = b"x") -> None:
+    """Produce raw bytes (bypassing the bridge) and wait for the acks."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, allow_auto_create_topics=False)
+    try:
+        for value in values:
+            producer.send(topic, key=key, value=value).get(timeout=10)
+    finally:
+        producer.close()
+
+
+def tampered(event: Event, **payload_changes: Any) -> bytes:
+    """Wire bytes of a copy of `event` with some payload fields replaced (same event_id)."""
+    d = event.to_dict()
+    d["payload"] = {**d["payload"], **payload_changes}
+    return dumps(d)
