@@ -1,0 +1,68 @@
+"""Pytest plugin: a session-scoped real Kafka broker (own temp dir, free ports) for bridge tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kafka_bridge._proc import free_port
+from kafka_bridge.broker import HOST, LocalBroker
+
+
+class KafkaBrokerHandle:
+    """The test session's broker: `.bootstrap`, and `stop()`/`start()` of the SAME broker."""
+
+    def __init__(self, state_dir: Path) -> None:
+        # a random free port, never 9092: a developer's `make kafka-up` broker may hold it
+        self._broker = LocalBroker(state_dir=state_dir, port=free_port(HOST),
+                                   die_with_parent=True)
+        self.bootstrap: str = ""
+        self.start_seconds: float | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        """Config, data, log and pid of this broker."""
+        return self._broker.state_dir
+
+    @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._broker.running_pid() is not None
+
+    def start(self, timeout: float = 90.0) -> str:
+        """Start (or restart with the same data dir and port); returns the bootstrap address."""
+        import time
+
+        t0 = time.monotonic()
+        address = self._broker.up(timeout=timeout)
+        self.start_seconds = time.monotonic() - t0
+        if self.bootstrap and address != self.bootstrap:
+            self._broker.down()
+            raise RuntimeError(f"restarted broker moved from {self.bootstrap} to {address}")
+        self.bootstrap = address
+        return address
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM (SIGKILL after timeout) and wait until the process is gone."""
+        self._broker.down(timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrokerHandle]:
+    """A real single-node KRaft broker for the whole session; fails loudly without Java."""
+    handle = KafkaBrokerHandle(tmp_path_factory.mktemp("kafka-broker"))
+    handle.start()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def running_kafka(kafka_broker: KafkaBrokerHandle) -> KafkaBrokerHandle:
+    """The session broker, restarted first if an earlier test left it stopped."""
+    if not kafka_broker.running:
+        kafka_broker.start()
+    return kafka_broker
