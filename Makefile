@@ -1,0 +1,71 @@
+# fedchurn: `make run` sets up and runs the main job, `make test` sets up and runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+KAFKA_STATE ?= .kafka
+DASHBOARD_PORT ?= 8501
+ARGS ?=
+
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup run simulate baselines test test-all lint kafka-jars kafka-up kafka-down \
+        dashboard-up dashboard-down stop bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+## Main job: local Kafka broker, a federated simulation mirrored to it, then the dashboard.
+run: setup kafka-up
+	$(PY) -m fedchurn.simulate bridge=kafka bridge.bootstrap_servers=$$(cat $(KAFKA_STATE)/bootstrap) $(ARGS)
+	$(MAKE) --no-print-directory dashboard-up
+
+simulate: setup
+	$(PY) -m fedchurn.simulate $(ARGS)
+
+baselines: setup
+	$(PY) -m fedchurn.baselines $(ARGS)
+
+## Tests: start their own broker and browser; nothing else needs to run.
+test: setup kafka-jars chromium
+	$(PY) -m pytest -ra $(ARGS)
+
+test-all: setup kafka-jars chromium
+	$(PY) -m pytest -ra -m "" $(ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+chromium:
+	bash scripts/install-chromium.sh
+
+kafka-jars: setup
+	$(PY) -m kafka_bridge.broker fetch
+
+kafka-up: setup
+	$(PY) -m kafka_bridge.broker up --state-dir $(KAFKA_STATE)
+
+kafka-down:
+	@if [ -x $(PY) ]; then $(PY) -m kafka_bridge.broker down --state-dir $(KAFKA_STATE); fi
+
+dashboard-up: setup
+	$(PY) -m fedchurn.dashboard_server up --port $(DASHBOARD_PORT) --bootstrap $$(cat $(KAFKA_STATE)/bootstrap)
+
+dashboard-down:
+	@if [ -x $(PY) ]; then $(PY) -m fedchurn.dashboard_server down; fi
+
+stop: dashboard-down kafka-down
+
+bench: setup kafka-jars
+	$(PY) scripts/bench_federation.py --quick
+
+clean: stop
+	rm -rf outputs multirun .artifacts
