@@ -1,0 +1,27 @@
+"""Build the round observers a run's `bridge` config asks for (Kafka mirror or none)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from strategy.round_hooks import RoundObserver
+
+log = logging.getLogger(__name__)
+
+
+def build_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
+    """`bridge=off` gives none; `bridge=kafka` gives a KafkaObserver for `run_id`."""
+    bridge = dict(cfg.get("bridge") or {"name": "off"})
+    name = bridge.pop("name", "off")
+    if name in ("off", False, None):
+        return []
+    if name != "kafka":
+        raise ValueError(f"unknown bridge {name!r}; use bridge=off or bridge=kafka")
+    from kafka_bridge.observer import KafkaObserver
+
+    observer = KafkaObserver(bridge)
+    log.info("mirroring run %s to Kafka at %s (topic prefix %s)", run_id,
+             observer.config.bootstrap_servers, observer.config.topic_prefix)
+    return [observer]
