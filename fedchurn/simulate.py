@@ -144,6 +144,18 @@ def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[Roun
     return list(build_observers(cfg, run_id))
 
 
+def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None) -> dict:
+    """The resolved config for `overrides` without a Hydra run (scripts, tests)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    conf_dir = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides))
+    cfg.output_dir = str(output_dir) if output_dir is not None else None
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
 def run_id_of(hydra_cfg: Any) -> str:
     """The run directory's name; in a sweep "<sweep dir name>_<job subdir>" (unique per job)."""
     from hydra.types import RunMode
