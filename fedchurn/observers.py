@@ -21,6 +21,8 @@ def build_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
         raise ValueError(f"unknown bridge {name!r}; use bridge=off or bridge=kafka")
     from kafka_bridge.observer import KafkaObserver
 
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python is chatty at INFO
+
     observer = KafkaObserver(bridge)
     log.info("mirroring run %s to Kafka at %s (topic prefix %s)", run_id,
              observer.config.bootstrap_servers, observer.config.topic_prefix)
