@@ -1,0 +1,1 @@
+"""Read-only monitoring of federated runs from their Kafka events: state, tables, charts."""
