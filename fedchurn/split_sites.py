@@ -1,0 +1,132 @@
+"""Split a churn CSV into one file per site plus the server's held-out test.csv (deployment data).
+
+    python -m fedchurn.split_sites --csv ../shared/data/telco_customer_churn.csv \
+        --out deploy/data --sites 3 partition=dirichlet partition.alpha=0.5
+
+Positional arguments are Hydra overrides of `conf/config.yaml` (partition, seed, test_size,
+data=csv data.target=... for a non-Telco CSV). Without `--csv` the configured data source is
+written out (e.g. the built-in synthetic customers). The split is the one the simulation
+uses: `stratified_split` holds out `test.csv` (the ServerApp's evaluation set), then
+`partition_rows` deals the training rows to `site-<i>.csv`. Site files keep the CSV's
+original rows and header; `manifest.json` records sizes, churn rates and the data config
+a SuperNode needs to read its file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fedchurn.datasets import load_dataset
+from fedchurn.loading import ChurnData, validate_frame
+from fedchurn.partitioning import describe_partitions, format_partition_report, partition_rows
+from fedchurn.schema import DatasetSchema, schema_from_config
+from fedchurn.split import stratified_split
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+ROW = "__row__"
+
+
+def compose_config(overrides: Sequence[str], csv: str | None, sites: int) -> dict[str, Any]:
+    """The project config with `overrides`, `num_clients=sites` and the CSV as data source."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    overrides = list(overrides)
+    if csv is not None:
+        if not any(o.split("=", 1)[0] == "data" for o in overrides):
+            overrides.append("data=telco")
+        overrides.append(f"data.path={Path(csv).expanduser().resolve()}")
+    overrides.append(f"num_clients={sites}")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        cfg = compose(config_name="config", overrides=overrides)
+    return {key: OmegaConf.to_container(cfg[key], resolve=True) if key in ("data", "partition")
+            else cfg[key] for key in ("data", "partition", "num_clients", "seed", "test_size")}
+
+
+def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[str, Any]]:
+    """(raw string rows, validated data, data config that reads the written files)."""
+    data = load_dataset(data_cfg)
+    if data_cfg.get("name") == "synthetic":
+        raw = _frame_from(data)
+        site_cfg: dict[str, Any] = {"name": "telco"}
+    else:
+        raw = pd.read_csv(Path(data.source), dtype=str, keep_default_na=False)
+        site_cfg = {k: v for k, v in data_cfg.items() if k != "path"}
+    return raw, data, site_cfg
+
+
+def _frame_from(data: ChurnData) -> pd.DataFrame:
+    """A CSV-shaped table of generated data (string cells, schema column order)."""
+    schema: DatasetSchema = data.schema
+    frame = data.features.astype(str).copy()
+    for column in schema.id_columns:
+        frame[column] = [f"GEN-{i:06d}" for i in range(len(data))]
+    negative = schema.negative if schema.negative is not None else "No"
+    frame[schema.target] = np.where(data.target == 1, schema.positive, negative)
+    return frame[list(schema.required_columns)]
+
+
+def split_sites(cfg: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Write site-<i>.csv, test.csv and manifest.json into `out`; return the manifest."""
+    raw, data, site_cfg = raw_table(cfg["data"])
+    schema_from_config(site_cfg)  # the written files must be readable with this config
+    indexed = ChurnData(data.features.assign(**{ROW: np.arange(len(data))}), data.target,
+                        data.schema, data.source, data.fingerprint)
+    train, test = stratified_split(indexed, float(cfg["test_size"]), int(cfg["seed"]))
+    parts = partition_rows(train, cfg["partition"], int(cfg["num_clients"]), int(cfg["seed"]))
+    report = describe_partitions(parts, train.target)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for site, rows in enumerate(parts):
+        files[f"site-{site}"] = _write(raw, train.features[ROW].to_numpy()[rows],
+                                       out / f"site-{site}.csv")
+    files["test"] = _write(raw, test.features[ROW].to_numpy(), out / "test.csv")
+    for name in ("test", *[f"site-{i}" for i in range(len(parts))]):
+        _check_readable(out / f"{name}.csv", site_cfg)
+    manifest = {
+        "source": data.source, "source_fingerprint": data.fingerprint,
+        "sites": len(parts), "partition": cfg["partition"], "seed": int(cfg["seed"]),
+        "test_size": float(cfg["test_size"]), "data_config": site_cfg,
+        "files": files, "partition_report": report,
+        "test_rows": int(len(test)), "test_churn_rate": float(test.target.mean()),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float) + "\n")
+    return manifest
+
+
+def _write(raw: pd.DataFrame, rows: np.ndarray, path: Path) -> dict[str, Any]:
+    raw.iloc[np.sort(rows)].to_csv(path, index=False)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"path": path.name, "rows": int(len(rows)), "sha256": digest}
+
+
+def _check_readable(path: Path, site_cfg: dict[str, Any]) -> None:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    validate_frame(frame, schema_from_config(site_cfg), str(path), "-",
+                   bool(site_cfg.get("allow_extra_columns", False)))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", help="churn CSV to split (default: the configured data source)")
+    parser.add_argument("--out", default="deploy/data", help="output folder (default deploy/data)")
+    parser.add_argument("--sites", type=int, default=3, help="number of sites (default 3)")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. partition=dirichlet")
+    args = parser.parse_args(argv)
+    cfg = compose_config(args.overrides, args.csv, args.sites)
+    manifest = split_sites(cfg, Path(args.out))
+    print(f"{manifest['source']} -> {args.out}: {manifest['sites']} sites "
+          f"({cfg['partition']['name']}), test.csv {manifest['test_rows']} rows")
+    print(format_partition_report(manifest["partition_report"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Generate a private CA, a SuperLink TLS certificate and SuperNode auth keys (never commit them).
+#
+#   scripts/gen-certs.sh [OUT_DIR=deploy/certs] [NUM_NODES=3] [EXTRA_SAN...]
+#
+# OUT_DIR/ca.crt                 CA that SuperNodes and `flwr` trust (--root-certificates)
+# OUT_DIR/server.pem, server.key SuperLink certificate + key (--ssl-certfile/--ssl-keyfile);
+#                                SANs: localhost, 127.0.0.1, ::1, superlink (compose) + extras
+# OUT_DIR/node-<i>, node-<i>.pub SuperNode i's ECDSA key pair in OpenSSH format
+#                                (--auth-supernode-private-key; register the .pub with
+#                                `flwr supernode register`)
+# Existing files are kept (delete the folder to rotate). Keys are readable by their owner only.
+set -euo pipefail
+
+OUT="${1:-deploy/certs}"
+NODES="${2:-3}"
+shift $(( $# > 2 ? 2 : $# ))
+DAYS="${CERT_DAYS:-365}"
+
+command -v openssl >/dev/null || { echo "gen-certs: openssl is required" >&2; exit 1; }
+command -v ssh-keygen >/dev/null || { echo "gen-certs: ssh-keygen is required" >&2; exit 1; }
+mkdir -p "$OUT"
+chmod 700 "$OUT"
+umask 077
+
+san="DNS:localhost,IP:127.0.0.1,IP:::1,DNS:superlink"
+for extra in "$@"; do
+  if [[ "$extra" =~ ^[0-9.]+$ || "$extra" == *:* ]]; then san="$san,IP:$extra"; else san="$san,DNS:$extra"; fi
+done
+
+if [[ ! -s "$OUT/ca.crt" || ! -s "$OUT/ca.key" ]]; then
+  openssl req -x509 -newkey rsa:3072 -sha256 -nodes -days "$DAYS" \
+    -keyout "$OUT/ca.key" -out "$OUT/ca.crt" -subj "/CN=fedchurn local CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>/dev/null
+fi
+
+if [[ ! -s "$OUT/server.pem" || ! -s "$OUT/server.key" ]]; then
+  openssl req -newkey rsa:3072 -sha256 -nodes -keyout "$OUT/server.key" -out "$OUT/server.csr" \
+    -subj "/CN=superlink" 2>/dev/null
+  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
+    "$san" > "$OUT/server.ext"
+  openssl x509 -req -in "$OUT/server.csr" -CA "$OUT/ca.crt" -CAkey "$OUT/ca.key" \
+    -CAcreateserial -days "$DAYS" -sha256 -extfile "$OUT/server.ext" -out "$OUT/server.pem" \
+    2>/dev/null
+  rm -f "$OUT/server.csr" "$OUT/server.ext"
+fi
+
+for (( i = 0; i < NODES; i++ )); do
+  if [[ ! -s "$OUT/node-$i" ]]; then
+    ssh-keygen -q -t ecdsa -b 384 -N "" -C "fedchurn-node-$i" -f "$OUT/node-$i"
+  fi
+done
+
+# Public material may be read by the containers' users; private keys stay owner-only.
+chmod 644 "$OUT/ca.crt" "$OUT/server.pem" "$OUT"/node-*.pub
+chmod 755 "$OUT"
+echo "certificates and keys in $OUT (CA: $OUT/ca.crt; SANs: $san; $NODES node key pairs)"
