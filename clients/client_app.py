@@ -23,6 +23,7 @@ from clients.local_data import (
     encoded_node_data,
     load_node_data,
     node_identity,
+    spec_fingerprint,
 )
 from clients.local_training import (
     effective_c,
@@ -30,7 +31,6 @@ from clients.local_training import (
     participation_problem,
     train_locally,
 )
-from fedchurn.feature_spec import FeatureSpec
 from fedchurn.preprocessing import client_histograms, client_summary
 
 
@@ -67,7 +67,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         spec_json = str(config[P.FEATURE_SPEC])
         x_train, y_train, _, _ = encoded_node_data(settings, partition_id, data_path, spec_json)
         info = {P.PARTITION_ID: partition_id,
-                P.SPEC_FINGERPRINT: FeatureSpec.from_json(spec_json).fingerprint}
+                P.SPEC_FINGERPRINT: spec_fingerprint(spec_json)}
         problem = participation_problem(y_train, settings.min_rows, settings.single_class)
         if problem:
             return _decline(msg, problem, info)
@@ -84,7 +84,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         spec_json = str(msg.content[P.CONFIG][P.FEATURE_SPEC])
         _, _, x_eval, y_eval = encoded_node_data(settings, partition_id, data_path, spec_json)
         info = {P.PARTITION_ID: partition_id,
-                P.SPEC_FINGERPRINT: FeatureSpec.from_json(spec_json).fingerprint}
+                P.SPEC_FINGERPRINT: spec_fingerprint(spec_json)}
         if len(y_eval) == 0:
             return _decline(msg, "no rows to evaluate on", info)
         arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()

@@ -114,6 +114,12 @@ def node_identity(node_config: Mapping[str, Any]) -> tuple[int, str]:
             str(node_config.get(P.NODE_DATA_PATH, "")))
 
 
+@functools.lru_cache(maxsize=8)
+def spec_fingerprint(spec_json: str) -> str:
+    """The fingerprint of a spec sent as JSON (cached: the same text arrives every round)."""
+    return FeatureSpec.from_json(spec_json).fingerprint
+
+
 @functools.lru_cache(maxsize=64)
 def encoded_node_data(
     settings: ClientSettings, partition_id: int, data_path: str, spec_json: str

@@ -98,8 +98,10 @@ def run_job(
         client_app = wrap_client_app(client_app)
     # 6. the run
     setup_s = time.perf_counter() - started
+    cpu_before = time.process_time()
     run_engine(engine_cfg, server_app, client_app, len(experiment.parts), seed=int(cfg["seed"]))
     federation_s = time.perf_counter() - started - setup_s
+    federation_cpu_s = time.process_time() - cpu_before  # this process only (not Ray actors)
     # 7. results
     agreed = outcome.agreement.spec.fingerprint if outcome.agreement else None
     if agreed != spec.fingerprint:
@@ -123,7 +125,8 @@ def run_job(
         "final": final,
         "reference": reference,
         "timing": {"wall_s": time.perf_counter() - started, "setup_s": setup_s,
-                   "federation_s": federation_s, "rounds_s": [r["seconds"] for r in rounds[1:]],
+                   "federation_s": federation_s, "federation_cpu_s": federation_cpu_s,
+                   "rounds_s": [r["seconds"] for r in rounds[1:]],
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
         "model_path": str(outcome.model_path) if outcome.model_path else None,
         "observer_failures": outcome.observer_failures,
