@@ -45,8 +45,13 @@ log = logging.getLogger(__name__)
 def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
     """The ClientApp's data settings (its kebab-case run config) from the Hydra config."""
     client = cfg["client"]
+    data = dict(cfg["data"])
+    if data.get("path") and data["path"] != "???":  # absolute, so Ray actors find it too
+        from hydra.utils import to_absolute_path
+
+        data["path"] = to_absolute_path(str(data["path"]))
     return ClientSettings(
-        data_config=json.dumps(dict(cfg["data"]), sort_keys=True),
+        data_config=json.dumps(data, sort_keys=True),
         partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
         num_clients=int(cfg["num_clients"]), seed=int(cfg["seed"]),
         test_size=float(cfg["test_size"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,14 @@ _QUIET_RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_DEDUP_LOGS": "1",
 }
+
+
+class _DropDeprecationNotice(logging.Filter):
+    """Flower warns that `run_simulation` is deprecated in favour of `flwr run`; we use it on
+    purpose (it is the in-Python simulation API), so the notice is dropped while we run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "DEPRECATED FEATURE" not in record.getMessage()
 
 
 def backend_config(engine_cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,14 +42,20 @@ def backend_config(engine_cfg: Mapping[str, Any]) -> dict[str, Any]:
 def run_flower(server_app: ServerApp, client_app: ClientApp, num_supernodes: int,
                engine_cfg: Mapping[str, Any]) -> None:
     """`flwr.simulation.run_simulation` with our resources; Ray is always shut down after."""
+    for key, value in _QUIET_RAY_ENV.items():
+        os.environ.setdefault(key, value)
+    flwr_logger, alembic_logger = logging.getLogger("flwr"), logging.getLogger("alembic")
+    notice_filter, alembic_level = _DropDeprecationNotice(), alembic_logger.level
+    flwr_logger.addFilter(notice_filter)
+    alembic_logger.setLevel(logging.WARNING)  # Flower's link state logs its DB set-up at INFO
     import ray
     from flwr.simulation import run_simulation
 
-    for key, value in _QUIET_RAY_ENV.items():
-        os.environ.setdefault(key, value)
     try:
         run_simulation(server_app=server_app, client_app=client_app,
                        num_supernodes=num_supernodes, backend_config=backend_config(engine_cfg))
     finally:
+        flwr_logger.removeFilter(notice_filter)
+        alembic_logger.setLevel(alembic_level)
         if ray.is_initialized():
             ray.shutdown()

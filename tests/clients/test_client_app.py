@@ -51,3 +51,11 @@ def test_too_small_sites_decline_and_the_server_records_why(tmp_path: Path) -> N
     assert sorted(r["partition_id"] for r in rejections) == small
     assert all(r["reason"].startswith("declined: too few rows") for r in rejections)
     assert results["rounds"][1]["participants"] == 4 - len(small)
+
+
+def test_deployed_node_reads_its_own_csv(telco_csv: Path, tmp_path: Path) -> None:
+    site_csv = tmp_path / "site.csv"
+    site_csv.write_text("".join(telco_csv.read_text().splitlines(keepends=True)[:61]))
+    cfg = compose_config(["data=telco", f"data.path={telco_csv}", "num_clients=3"])
+    node = load_node_data(client_settings(cfg), -1, str(site_csv))
+    assert len(node.train) == 60 and node.train.source == str(site_csv)
