@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+
+log = logging.getLogger(__name__)
 
 
 class FileLock:
@@ -93,3 +97,26 @@ def wait_pid_exit(pid: int, timeout: float, proc: subprocess.Popen | None = None
             return True
         time.sleep(0.1)
     return False
+
+
+def terminate(pid: int, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    """SIGTERM, wait up to `timeout` s, then SIGKILL; True once the process is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    if wait_pid_exit(pid, timeout, proc):
+        return True
+    log.warning("process %s ignored SIGTERM for %.0fs; sending SIGKILL", pid, timeout)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    return wait_pid_exit(pid, 10.0, proc)
+
+
+def parent_death_signal() -> None:
+    """In a child before exec: ask Linux for SIGTERM when the parent dies (no orphans)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

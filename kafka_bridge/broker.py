@@ -6,9 +6,7 @@ import argparse
 import base64
 import json
 import logging
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka_bridge import _jars
-from kafka_bridge._proc import FileLock, free_port, pid_alive, port_free, wait_pid_exit
+from kafka_bridge._broker_files import LOG4J2, server_properties
+from kafka_bridge._proc import (
+    FileLock,
+    free_port,
+    parent_death_signal,
+    pid_alive,
+    port_free,
+    terminate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,20 +32,6 @@ DEFAULT_STATE_DIR = REPO_ROOT / ".kafka"
 DEFAULT_PORT = 9092
 HOST = "127.0.0.1"
 READY_MARKERS = ("Kafka Server started", "Transitioning from RECOVERY to RUNNING")
-
-LOG4J2 = """\
-status = warn
-appender.console.type = Console
-appender.console.name = STDOUT
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.stdout.ref = STDOUT
-logger.kafka.name = kafka
-logger.kafka.level = INFO
-logger.apache.name = org.apache.kafka
-logger.apache.level = INFO
-"""
 
 
 class BrokerError(RuntimeError):
@@ -119,25 +111,7 @@ class LocalBroker:
         return port, cport
 
     def _write_config(self, port: int, cport: int) -> Path:
-        props = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"{HOST}:{cport}",
-            "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{cport}",
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{cport}",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(self.data_dir),
-            "num.partitions": "1",
-            "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-        }
+        props = server_properties(HOST, port, cport, self.data_dir)
         path = self.state_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.state_dir / "log4j2.properties").write_text(LOG4J2)
@@ -155,37 +129,54 @@ class LocalBroker:
             raise BrokerError(f"storage format failed:\n{res.stdout}\n{res.stderr}")
 
     def up(self, timeout: float = 90.0) -> str:
-        """Start the broker (fetching jars, formatting storage if needed); return its address."""
+        """Start the broker (fetching jars, formatting storage if needed); return its address.
+
+        Prefers the saved (or the requested) port; if that is taken, or the JVM cannot bind
+        it, a free port is used instead and the new address is returned.
+        """
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(self.state_dir / ".lock"):
             if (address := self.bootstrap) is not None:
                 return address
             _jars.ensure_jars(self.lib_dir)
-            port, cport = self._choose_ports()
-            props = self._write_config(port, cport)
-            self._format(props)
             started = time.monotonic()
-            log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-            # C1-only JIT + serial GC: starts in ~5 s instead of ~10 s on 2 cores; plenty for dev.
-            cmd = [_jars.java(), f"-Xms{self.heap[0]}", f"-Xmx{self.heap[1]}",
-                   "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
-                   f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}",
-                   "-cp", f"{self.lib_dir}/*", "kafka.Kafka", str(props)]
-            with open(self.log_file, "ab") as out:
-                self._proc = subprocess.Popen(
-                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                    preexec_fn=_parent_death_signal if self.die_with_parent else None)
-            self.pid_file.write_text(str(self._proc.pid))
-            address = f"{HOST}:{port}"
-            try:
-                self._wait_ready(address, log_offset, started + timeout)
-            except BaseException:
-                self._stop_pid(self._proc.pid, 10.0)
-                raise
+            for attempt in range(3):
+                port, cport = self._choose_ports()
+                props = self._write_config(port, cport)
+                self._format(props)
+                address = f"{HOST}:{port}"
+                try:
+                    self._launch(props, address, started + timeout)
+                    break
+                except BrokerError as exc:
+                    if attempt == 2 or "Address already in use" not in str(exc):
+                        raise
+                    log.warning("port race while starting the broker; retrying on free ports")
+                    self._ports_file().unlink(missing_ok=True)
+                    self.port = free_port(HOST)
             self.bootstrap_file.write_text(address)
             log.info("broker up at %s in %.1fs", address, time.monotonic() - started)
             return address
+
+    def _launch(self, props: Path, address: str, deadline: float) -> None:
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        # C1-only JIT + serial GC: starts in ~5 s instead of ~10 s on 2 cores; plenty for dev.
+        cmd = [_jars.java(), f"-Xms{self.heap[0]}", f"-Xmx{self.heap[1]}",
+               "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+               f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}",
+               "-cp", f"{self.lib_dir}/*", "kafka.Kafka", str(props)]
+        with open(self.log_file, "ab") as out:
+            self._proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=parent_death_signal if self.die_with_parent else None)
+        self.pid_file.write_text(str(self._proc.pid))
+        try:
+            self._wait_ready(address, log_offset, deadline)
+        except BaseException:
+            self._stop_pid(self._proc.pid, 10.0)
+            self.pid_file.unlink(missing_ok=True)
+            raise
 
     def _wait_ready(self, address: str, log_offset: int, deadline: float) -> None:
         from kafka.admin import KafkaAdminClient  # lazy: the CLI works without kafka-python
@@ -224,17 +215,8 @@ class LocalBroker:
 
     # -- stop ----------------------------------------------------------------------------------
     def _stop_pid(self, pid: int, timeout: float) -> None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        if not wait_pid_exit(pid, timeout, self._proc):
-            log.warning("broker %s ignored SIGTERM for %.0fs; sending SIGKILL", pid, timeout)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                return
-            wait_pid_exit(pid, 10.0, self._proc)
+        if not terminate(pid, timeout, self._proc):
+            raise BrokerError(f"broker {pid} survived SIGKILL")
 
     def down(self, timeout: float = 30.0) -> bool:
         """SIGTERM the broker, SIGKILL after `timeout`; True if one was running."""
@@ -257,17 +239,10 @@ class LocalBroker:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def _parent_death_signal() -> None:
-    """In the child before exec: ask Linux for SIGTERM when the parent dies (no orphans)."""
-    import ctypes
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def main(argv: list[str] | None = None) -> int:
-    """`python -m kafka_bridge.broker up|down|status|reset [--state-dir DIR] [--port N]`."""
+    """`python -m kafka_bridge.broker up|down|status|reset|fetch [--state-dir DIR] [--port N]`."""
     parser = argparse.ArgumentParser(prog="python -m kafka_bridge.broker", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "reset"])
+    parser.add_argument("command", choices=["up", "down", "status", "reset", "fetch"])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     parser.add_argument("--lib-dir", type=Path, default=None)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="preferred broker port")
@@ -277,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     broker = LocalBroker(state_dir=args.state_dir, lib_dir=args.lib_dir, port=args.port)
     try:
-        if args.command == "up":
+        if args.command == "fetch":
+            print(_jars.ensure_jars(broker.lib_dir))
+        elif args.command == "up":
             print(broker.up(timeout=args.timeout))
         elif args.command == "down":
             print("stopped" if broker.down(timeout=min(args.timeout, 30.0)) else "not running")
@@ -289,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running pid={broker.running_pid()} bootstrap={address}" if address
                   else "not running")
             return 0 if address else 3
-    except BrokerError as exc:
+    except (BrokerError, _jars.ToolMissingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
