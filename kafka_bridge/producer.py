@@ -9,12 +9,13 @@ from typing import Any
 
 from kafka_bridge.config import BridgeConfig
 from kafka_bridge.events import Event
-from kafka_bridge.spool import Spool, SpooledEvent
+from kafka_bridge.spool import Spool
 from kafka_bridge.topics import ensure_topics, topic_for
 
 log = logging.getLogger(__name__)
 
-BATCH = 500  # events handed to the Kafka client per delivery attempt
+BATCH = 500  # events handed to the Kafka client per loop iteration
+MAX_IN_FLIGHT = 5000  # sent, not yet acknowledged
 COMPACT_BYTES = 64 * 1024 * 1024  # at close, rewrite a fully delivered spool above this size
 
 
@@ -41,6 +42,10 @@ class EventProducer:
         self._stop = threading.Event()  # give up now
         self._final: dict[str, int] = {}
         self._kafka = None
+        self._inflight: set[str] = set()  # sender-thread only
+        self._acked: list[str] = []  # filled by Kafka callbacks, under _cond
+        self._failed: list[str] = []
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kafka-bridge-sender", daemon=True)
         self._thread.start()
 
@@ -119,68 +124,74 @@ class EventProducer:
             self._kafka = None
 
     def _run(self) -> None:
+        """Pipelined delivery: send new events while earlier ones await their acks."""
         backoff = 0.2
         while not self._stop.is_set():
-            batch = self.spool.pending(BATCH)
+            acked, failed = self._take_results()
+            if acked:
+                self.spool.mark_delivered(acked)
+                self.delivered += len(acked)
+                self._inflight.difference_update(acked)
+                backoff, self.last_error = 0.2, None
+            self._inflight.difference_update(failed)
+            if self._error is not None:  # let in-flight sends settle, then reconnect
+                if self._inflight:
+                    self._wait_for_results(0.1)
+                    continue
+                self._note_error(self._error)
+                self._error = None
+                self._drop_kafka()
+                self._stop.wait(backoff)  # new publishes do not cut a backoff short
+                backoff = min(backoff * 2, 2.0)
+                continue
+            batch = [] if len(self._inflight) >= MAX_IN_FLIGHT else [
+                e for e in self.spool.pending(BATCH + len(self._inflight))
+                if e.event_id not in self._inflight][:BATCH]
             if not batch:
-                with self._cond:  # re-check under the lock publish() notifies with: no lost wakeup
-                    if not self._stop.is_set() and not self.spool.pending_count:
-                        self._cond.wait(0.5)
+                self._wait_for_results(0.5)
                 continue
             try:
-                self.spool.sync()  # group commit: on disk before it can reach Kafka
                 if self._kafka is None:
                     self._kafka = self._connect()
                     log.info("kafka bridge connected to %s", self.config.bootstrap_servers)
                     if self._stop.is_set():
                         break
-                ok = self._deliver(batch)
+                for item in batch:
+                    fut = self._kafka.send(topic_for(item.type, self.config.topic_prefix),
+                                           key=item.run_id.encode(), value=item.data)
+                    self._inflight.add(item.event_id)
+                    fut.add_callback(self._on_result, item.event_id, True)
+                    fut.add_errback(self._on_result, item.event_id, False)
+                self.spool.sync()  # group commit, overlapping the network round trip
             except Exception as exc:  # noqa: BLE001 - retried with backoff, never raised
-                ok = False
-                self._note_error(exc)
-            if ok:
-                backoff = 0.2
-            else:
-                self._drop_kafka()
-                self._stop.wait(backoff)  # new publishes do not cut a backoff short
-                backoff = min(backoff * 2, 2.0)
+                self._error = self._error or exc
         self._drop_kafka()
+
+    def _on_result(self, event_id: str, ok: bool, result: Any) -> None:
+        """Future callback (Kafka client thread): queue the outcome, wake the sender."""
+        with self._cond:
+            if ok:
+                self._acked.append(event_id)
+            else:
+                self._failed.append(event_id)
+                self._error = self._error or result
+            self._cond.notify_all()
+
+    def _take_results(self) -> tuple[list[str], list[str]]:
+        with self._cond:
+            acked, failed = self._acked, self._failed
+            self._acked, self._failed = [], []
+            return acked, failed
+
+    def _wait_for_results(self, seconds: float) -> None:
+        with self._cond:  # re-checked under the lock publish() notifies with: no lost wakeup
+            idle = not self._acked and not self._failed and not self._stop.is_set()
+            if idle and (self._error is not None or
+                         self.spool.pending_count <= len(self._inflight)):
+                self._cond.wait(seconds)
 
     def _note_error(self, exc: BaseException) -> None:
         msg = f"{type(exc).__name__}: {exc}"
         if msg != self.last_error:
             log.warning("kafka bridge cannot deliver yet (%s); events stay spooled, retrying", msg)
         self.last_error = msg
-
-    def _deliver(self, batch: list[SpooledEvent]) -> bool:
-        """Send a batch, wait for the acks, mark acked events delivered; True if all were."""
-        done = threading.Semaphore(0)
-        sent = []
-        error: BaseException | None = None
-        for item in batch:
-            try:
-                fut = self._kafka.send(topic_for(item.type, self.config.topic_prefix),
-                                       key=item.run_id.encode(), value=item.data)
-            except Exception as exc:  # noqa: BLE001 - e.g. metadata timeout: retry later
-                error = exc
-                break
-            fut.add_both(lambda _res, s=done: s.release())
-            sent.append((item.event_id, fut))
-        deadline = time.monotonic() + self.delivery_timeout_s + 5
-        for _ in sent:
-            while not done.acquire(timeout=0.1):
-                if self._stop.is_set() or time.monotonic() > deadline:
-                    break
-            else:
-                continue
-            break
-        acked = [eid for eid, fut in sent if fut.succeeded()]
-        self.spool.mark_delivered(acked)
-        self.delivered += len(acked)
-        failed = [fut.exception for _, fut in sent if fut.failed()]
-        error = error or (failed[0] if failed else None)
-        if error is not None:
-            self._note_error(error)
-        elif len(acked) == len(batch):
-            self.last_error = None
-        return len(acked) == len(batch)

@@ -81,29 +81,39 @@ class EventReader:
                 for p in sorted(consumer.partitions_for_topic(t) or ())]
 
     def _scan(self, start: dict[Any, int] | None) -> tuple[list[Event], dict[Any, int]]:
-        """Read from `start` offsets (None: beginning) to the current end offsets."""
+        """Read from `start` offsets (None: the beginning) up to the end offsets of now."""
         consumer = self._get_consumer()
         tps = self._partitions()
         if not tps:
             return [], {}
-        consumer.assign(tps)
-        begin = consumer.beginning_offsets(tps)
+        if set(consumer.assignment()) != set(tps):
+            consumer.assign(tps)
+            start = dict(start or {}) if start is not None else None
+            for tp in tps:
+                if start is not None and tp in start:
+                    consumer.seek(tp, start[tp])
+                else:
+                    consumer.seek_to_beginning(tp)
+        elif start is None:
+            consumer.seek_to_beginning(*tps)
+        else:  # keep the fetcher's read-ahead when we are already where we want to be
+            for tp in tps:
+                if tp not in start:
+                    consumer.seek_to_beginning(tp)
+                elif consumer.position(tp) != start[tp]:
+                    consumer.seek(tp, start[tp])
         end = consumer.end_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, max((start or {}).get(tp, 0), begin[tp]))
         events: list[Event] = []
         deadline = time.monotonic() + self.timeout_s
         todo = {tp for tp in tps if consumer.position(tp) < end[tp]}
         while todo:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading {self.topics} did not catch up in {self.timeout_s}s")
-            for tp, records in consumer.poll(timeout_ms=200).items():
-                for rec in records:
-                    if rec.offset >= end[tp]:
-                        continue  # arrived after this scan began: the next call gets it
+            for records in consumer.poll(timeout_ms=200).values():
+                for rec in records:  # may run past `end`: newer events are fine to return
                     self._parse(rec, events)
             todo = {tp for tp in todo if consumer.position(tp) < end[tp]}
-        return events, {tp: end[tp] for tp in tps}
+        return events, {tp: consumer.position(tp) for tp in tps}
 
     def _parse(self, rec: Any, out: list[Event]) -> None:
         try:

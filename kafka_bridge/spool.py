@@ -48,10 +48,11 @@ def _read_lines(path: Path) -> list[bytes]:
 class Spool:
     """Events are appended before any send; pending = appended − delivered.
 
-    Durability: `append` writes the line to the OS before returning (a crash of this process
-    loses nothing); `sync()` fsyncs the appended lines and is called by the sender before every
-    send (group commit), so nothing reaches Kafka that is not on disk. `fsync_each=True` fsyncs
-    inside `append` instead (costs the caller one disk flush per event, ~0.3-15 ms here).
+    Durability: `append` writes the line to the OS before returning, so a crash of the
+    process loses nothing; the sender calls `sync()` (fsync) for every batch it sends (group
+    commit), so an OS crash can only lose the last few milliseconds of not-yet-sent events.
+    `fsync_each=True` fsyncs inside `append` instead (the caller then pays one disk flush per
+    event: 0.3 ms idle, 4-15 ms on this busy 2-core box).
     """
 
     def __init__(self, directory: str | Path, *, fsync_each: bool = False) -> None:
@@ -110,12 +111,12 @@ class Spool:
         os.fsync(fd)
 
     def mark_delivered(self, event_ids: list[str]) -> None:
-        """Record Kafka acks, fsync'd (one flush per batch; called by one sender thread)."""
+        """Record Kafka acks (called by one sender thread). Not fsync'd: a lost ack record
+        only means a redelivery after an OS crash, and readers drop duplicates."""
         if not event_ids:
             return
         self._acked_fh.write("".join(f"{i}\n" for i in event_ids).encode())
         self._acked_fh.flush()
-        os.fsync(self._acked_fh.fileno())
         with self._mutex:
             for event_id in event_ids:
                 self._delivered.add(event_id)
