@@ -93,7 +93,7 @@ def run_job(
         regularisation=str(cfg["strategy"].get("regularisation", "global")),
         strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
         timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
-        config=dict(cfg), reference=observer_reference(reference),
+        config=public_config(cfg), reference=observer_reference(reference),
     )
     if observers is None:
         observers = build_configured_observers(cfg, run_id)
@@ -118,7 +118,7 @@ def run_job(
         "run_id": run_id,
         "engine": engine_cfg["name"],
         "overrides": list(overrides),
-        "config": dict(cfg),
+        "config": public_config(cfg),
         "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
                  "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
         "partitions": experiment.partition_report,
@@ -141,6 +141,24 @@ def run_job(
     print(comparison_table(final))
     print(f"wall {results['timing']['wall_s']:.1f} s; results in {output_dir}")
     return results
+
+
+_SECRET_WORDS = ("password", "secret", "token")
+
+
+def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The config as results.json and observers see it: secrets (e.g. a Kafka password from
+    the environment) replaced by "***"."""
+    def redact(value: Any, key: str = "") -> Any:
+        if isinstance(value, Mapping):
+            return {k: redact(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [redact(v) for v in value]
+        if value is not None and any(word in key.lower() for word in _SECRET_WORDS):
+            return "***"
+        return value
+
+    return redact(cfg)
 
 
 def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:

@@ -12,7 +12,7 @@ from flwr.clientapp import ClientApp
 
 from fedchurn.simulate import compose_config, run_job
 from strategy.aggregation import weighted_average
-from strategy.round_hooks import RoundRecord, RunInfo
+from tests.strategy.recorder import Recorder
 
 FAULTS = {
     1: ("nan", "non-finite values"),
@@ -67,33 +67,6 @@ def corrupting(app: ClientApp, faults: dict[int, str]) -> ClientApp:
         return reply
 
     return wrapper
-
-
-class Recorder:
-    """Keeps every event; optionally raises on round_finished."""
-
-    def __init__(self, explode: bool = False) -> None:
-        self.explode = explode
-        self.records: list[RoundRecord] = []
-        self.info: RunInfo | None = None
-        self.finished: dict | None = None
-
-    def run_started(self, info: RunInfo) -> None:
-        self.info = info
-
-    def round_started(self, server_round: int, sampled_nodes: list[int]) -> None:
-        pass
-
-    def round_finished(self, record: RoundRecord) -> None:
-        self.records.append(record)
-        if self.explode:
-            raise RuntimeError("observer bug")
-
-    def run_finished(self, summary: dict) -> None:
-        self.finished = summary
-
-    def run_failed(self, error: str) -> None:
-        raise AssertionError(f"run failed: {error}")
 
 
 def _run(tmp_path: Path, faults: dict[int, str], observers: list, num_clients: int = 8) -> dict:
