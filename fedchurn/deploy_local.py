@@ -27,6 +27,7 @@ from typing import Any
 import tomli_w
 
 from fedchurn.deploy_procs import DeployError, ProcessSet, free_port, wait_for_port, wait_for_text
+from fedchurn.deploy_submit import run_config_from_manifest
 from fedchurn.deploy_topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -76,22 +77,12 @@ class DeployResult:
 
 def run_config(opts: DeployOptions, manifest: dict[str, Any], bootstrap: str | None) -> dict[str, Any]:
     """The `flwr run --run-config` file: data settings from the split, paths on this machine."""
-    min_nodes = min(opts.min_nodes, int(manifest["sites"]))
-    config: dict[str, Any] = {
-        "run-name": opts.run_name, "num-server-rounds": opts.rounds,
-        "num-clients": int(manifest["sites"]),
-        "data-config": json.dumps(manifest["data_config"], sort_keys=True),
-        "partition-config": json.dumps(manifest["partition"], sort_keys=True),
-        "seed": int(manifest["seed"]), "test-size": float(manifest["test_size"]),
-        "min-train-nodes": min_nodes, "min-evaluate-nodes": min_nodes,
-        "min-available-nodes": min_nodes, "round-timeout": float(opts.round_timeout),
-        "test-path": str((opts.data_dir / "test.csv").resolve()),
-        "output-dir": str((opts.state_dir / "output").resolve()),
-        "kafka-bootstrap": bootstrap or "",
-        "kafka-spool-dir": str((opts.state_dir / "spool").resolve()) if bootstrap else "",
-    }
-    config.update(opts.run_config)
-    return config
+    kafka = {"kafka-bootstrap": bootstrap or "",
+             "kafka-spool-dir": str(opts.state_dir / "spool") if bootstrap else ""}
+    return run_config_from_manifest(
+        manifest, test_path=str(opts.data_dir / "test.csv"), rounds=opts.rounds,
+        min_nodes=opts.min_nodes, round_timeout=opts.round_timeout, run_name=opts.run_name,
+        output_dir=str(opts.state_dir / "output"), extra={**kafka, **opts.run_config})
 
 
 def deploy(opts: DeployOptions) -> DeployResult:
@@ -132,7 +123,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
             print(f"dashboard: http://localhost:{opts.dashboard_port}", flush=True)
         cfg_file = state / "run-config.toml"
         cfg_file.write_text(tomli_w.dumps(run_config(opts, manifest, result.bootstrap)))
-        result.flower_run_id = topo.flwr_run(cfg_file)
+        result.flower_run_id = topo.cli.run(cfg_file)
         print(f"run {opts.run_name}: Flower run {result.flower_run_id} submitted", flush=True)
         if opts.kill_site is not None:
             node = procs.get(f"supernode-{opts.kill_site}")
@@ -140,8 +131,9 @@ def deploy(opts: DeployOptions) -> DeployResult:
             procs.kill(node.name)
             result.killed_site = opts.kill_site
             print(f"killed supernode-{opts.kill_site} in round {opts.kill_at_round}", flush=True)
-        result.status = topo.wait_run(result.flower_run_id, opts.timeout, procs)
-        log_text = topo.flwr_log(result.flower_run_id)
+        result.status = topo.cli.wait(result.flower_run_id, opts.timeout,
+                                      lambda: _check_alive(procs, "superlink"))
+        log_text = topo.cli.log(result.flower_run_id)
         (state / "logs" / "serverapp.log").write_text(log_text)
         rounds = ROUND_LINE.findall(log_text)
         result.round_seconds = [float(r[3]) for r in rounds]
@@ -159,6 +151,11 @@ def deploy(opts: DeployOptions) -> DeployResult:
             broker.down()
         result.wall_s = time.monotonic() - started
     return result
+
+
+def _check_alive(procs: ProcessSet, name: str) -> None:
+    if not procs.get(name).alive():
+        raise DeployError(f"{name} died:\n{procs.get(name).tail()}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,21 +63,31 @@ class ProcessSet:
     def kill(self, name: str) -> None:
         """SIGKILL one component and everything it started (fault injection)."""
         managed = self.get(name)
+        pids = _descendants(managed.process.pid)
         _signal_group(managed.pgid, signal.SIGKILL)
+        _signal_pids(pids, signal.SIGKILL)
         managed.process.wait(timeout=10)
 
     def stop_all(self, timeout: float = 20.0) -> list[str]:
-        """SIGTERM every group (last started first), SIGKILL what remains; names of leftovers."""
+        """SIGTERM every component (last started first) with its group and descendants (some
+        Flower children detach into their own session), SIGKILL what remains; returns the
+        names of components with survivors (should be [])."""
+        survivors = []
         for managed in reversed(self.started):
+            pids = {managed.process.pid} | _descendants(managed.process.pid)
             _signal_group(managed.pgid, signal.SIGTERM)
-            _wait(lambda m=managed: not _group_exists(m.pgid), timeout)
-            if _group_exists(managed.pgid):
+            _signal_pids(pids, signal.SIGTERM)
+            _wait(lambda m=managed, p=pids: not _group_exists(m.pgid) and not _alive(p), timeout)
+            if _group_exists(managed.pgid) or _alive(pids):
                 _signal_group(managed.pgid, signal.SIGKILL)
+                _signal_pids(pids, signal.SIGKILL)
             try:
                 managed.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-        return [m.name for m in self.started if _group_exists(m.pgid)]
+            if _wait(lambda m=managed, p=pids: not _group_exists(m.pgid) and not _alive(p), 5) is False:
+                survivors.append(managed.name)
+        return survivors
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -87,18 +97,45 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
+def _signal_pids(pids: set[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _processes() -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, parent pid, process group) of every process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (fields[0], int(fields[1]), int(fields[2]))
+    return table
+
+
+def _descendants(pid: int) -> set[int]:
+    """All live descendants of `pid`, found through parent links."""
+    table = _processes()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, (_, ppid, _) in table.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> bool:
+    table = _processes()
+    return any(pid in table and table[pid][0] != "Z" for pid in pids)
+
+
 def _group_exists(pgid: int) -> bool:
     """True while any non-zombie process is in the group."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+    return any(pgroup == pgid and state != "Z" for state, _, pgroup in _processes().values())
 
 
 def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:

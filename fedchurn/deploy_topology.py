@@ -1,11 +1,11 @@
-"""Flower deployment-engine commands of the local topology: SuperLink, SuperNodes, `flwr` CLI.
+"""Flower deployment-engine processes of the local topology: SuperLink, SuperNodes, SuperExecs.
 
 Flower 1.42 facts this relies on (read in its source, checked by running it):
 - `flower-superlink` serves Fleet, Control and Runtime APIs on one HTTP port (`--port`).
 - `--isolation subprocess` makes SuperLink/SuperNode start their own `flower-superexec`;
   `--isolation process` expects one started separately (done here). Either way the SuperExec
   starts one `flwr-clientapp` process per message and one `flwr-serverapp` per run.
-- `flwr` reads SuperLink connections from `$FLWR_HOME/config.toml` (`[superlink.<name>]`).
+- `flwr` reads SuperLink connections from `$FLWR_HOME/config.toml` (`fedchurn.deploy_submit`).
 - `warm` (ours): SuperNodes in `--isolation process` served by `fedchurn.warm_superexec`,
   which forks pre-imported ClientApp processes; the SuperLink stays in subprocess isolation.
 - SuperNode authentication needs TLS; keys are OpenSSH ECDSA pairs and the SuperLink learns
@@ -14,18 +14,16 @@ Flower 1.42 facts this relies on (read in its source, checked by running it):
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedchurn.deploy_procs import DeployError, ProcessSet, free_port, wait_for_port, wait_for_text
+from fedchurn.deploy_submit import FlwrCli
 
 HOST = "127.0.0.1"
-CONNECTION = "fedchurn-local"
 
 
 @dataclass
@@ -47,6 +45,12 @@ class Topology:
         return self.certs_dir or self.state / "certs"
 
     @property
+    def cli(self) -> FlwrCli:
+        """`flwr` against this deployment (its own FLWR_HOME in the state folder)."""
+        return FlwrCli(self.state / "flwr", f"{HOST}:{self.link_port}",
+                       self.certs / "ca.crt" if self.tls else None, self.app_dir, self.env())
+
+    @property
     def bin_dir(self) -> Path:
         return Path(sys.executable).parent
 
@@ -65,13 +69,7 @@ class Topology:
             script = self.app_dir / "scripts" / "gen-certs.sh"
             subprocess.run(["bash", str(script), str(self.certs), str(self.sites)], check=True,
                            capture_output=True, text=True)
-        conn = [f'address = "{HOST}:{self.link_port}"']
-        conn.append(f'root-certificates = "{self.certs / "ca.crt"}"' if self.tls else "insecure = true")
-        home = self.state / "flwr"
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "config.toml").write_text(
-            f'[superlink]\ndefault = "{CONNECTION}"\n\n[superlink.{CONNECTION}]\n'
-            + "\n".join(conn) + "\n")
+        self.cli.write_connection()
 
     def _client_tls(self) -> list[str]:
         return ["--root-certificates", str(self.certs / "ca.crt")] if self.tls else ["--insecure"]
@@ -97,8 +95,7 @@ class Topology:
                          f"{HOST}:{self.link_port}", *self._client_tls()], cwd=self.state)
         if self.auth:
             for site in range(self.sites):
-                self.flwr(["supernode", "register", str(self.certs / f"node-{site}.pub"),
-                           CONNECTION, "--name", f"site-{site}"])
+                self.cli.register(self.certs / f"node-{site}.pub", f"site-{site}")
 
     def start_supernode(self, procs: ProcessSet, site: int, data_file: Path) -> None:
         if not data_file.is_file():
@@ -121,36 +118,3 @@ class Topology:
             procs.start(f"superexec-{site}", [*executor, "--runtime-api-address", f"{HOST}:{port}",
                                               "--insecure"], cwd=home, env=env)
         wait_for_text(node, "SuperNode ID", 120)
-
-    def flwr(self, args: list[str], timeout: float = 180) -> str:
-        """Run the `flwr` CLI against this deployment; its stdout."""
-        done = subprocess.run([str(self.bin_dir / "flwr"), *args], cwd=self.app_dir, env=self.env(),
-                              capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0:
-            raise DeployError(f"flwr {' '.join(args)} failed ({done.returncode}):\n"
-                              f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        return done.stdout
-
-    def flwr_run(self, run_config_file: Path) -> str:
-        out = self.flwr(["run", str(self.app_dir), CONNECTION, "--run-config", str(run_config_file),
-                         "--format", "json"])
-        return str(json.loads(out[out.index("{"):])["run-id"])
-
-    def run_status(self, run_id: str) -> str:
-        out = self.flwr(["ls", CONNECTION, "--run-id", run_id, "--format", "json"])
-        return str(json.loads(out[out.index("{"):])["runs"][0]["status"])
-
-    def wait_run(self, run_id: str, timeout: float, procs: ProcessSet) -> str:
-        """Poll the run's status until it is finished; the final status text."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = self.run_status(run_id)
-            if status.startswith("finished"):
-                return status
-            if not procs.get("superlink").alive():
-                raise DeployError(f"the SuperLink died:\n{procs.get('superlink').tail()}")
-            time.sleep(3)
-        raise DeployError(f"run {run_id} not finished after {timeout:.0f} s")
-
-    def flwr_log(self, run_id: str) -> str:
-        return self.flwr(["log", run_id, CONNECTION, "--show"])

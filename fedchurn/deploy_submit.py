@@ -1,0 +1,147 @@
+"""Submit the federation to a running SuperLink with `flwr run` and wait for it (local and compose).
+
+    python -m fedchurn.deploy_submit --superlink superlink:8000 --manifest /data/manifest.json \
+        [--root-certificates /certs/ca.crt [--register-keys /certs]] [--rounds 5] [--wait]
+
+The run config is built from the split's `manifest.json` (data settings of the site files);
+the connection goes to `$FLWR_HOME/config.toml` (`[superlink.fedchurn]`), never to
+pyproject.toml. With `--register-keys DIR`, `DIR/node-<i>.pub` are registered first
+(SuperNode authentication).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from fedchurn.deploy_procs import DeployError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONNECTION = "fedchurn"
+
+
+def run_config_from_manifest(manifest: Mapping[str, Any], *, test_path: str, rounds: int,
+                             min_nodes: int = 2, round_timeout: float = 120.0,
+                             run_name: str = "", output_dir: str = "",
+                             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run config for the site files the manifest describes (keys of [tool.flwr.app.config])."""
+    min_nodes = min(min_nodes, int(manifest["sites"]))
+    config: dict[str, Any] = {
+        "run-name": run_name, "num-server-rounds": rounds, "num-clients": int(manifest["sites"]),
+        "data-config": json.dumps(manifest["data_config"], sort_keys=True),
+        "partition-config": json.dumps(manifest["partition"], sort_keys=True),
+        "seed": int(manifest["seed"]), "test-size": float(manifest["test_size"]),
+        "min-train-nodes": min_nodes, "min-evaluate-nodes": min_nodes,
+        "min-available-nodes": min_nodes, "round-timeout": float(round_timeout),
+        "test-path": test_path, "output-dir": output_dir,
+    }
+    config.update(extra or {})
+    return config
+
+
+@dataclass
+class FlwrCli:
+    """The `flwr` CLI with its own FLWR_HOME holding one SuperLink connection."""
+
+    home: Path
+    address: str
+    root_certificates: Path | None = None  # None: insecure
+    app_dir: Path = REPO_ROOT
+    env: Mapping[str, str] | None = None
+
+    def write_connection(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        conn = ([f'root-certificates = "{self.root_certificates}"'] if self.root_certificates
+                else ["insecure = true"])
+        (self.home / "config.toml").write_text(
+            f'[superlink]\ndefault = "{CONNECTION}"\n\n[superlink.{CONNECTION}]\n'
+            f'address = "{self.address}"\n' + "\n".join(conn) + "\n")
+
+    def __call__(self, args: Sequence[str], timeout: float = 180) -> str:
+        env = {**(self.env or os.environ), "FLWR_HOME": str(self.home)}
+        flwr = Path(sys.executable).parent / "flwr"
+        done = subprocess.run([str(flwr) if flwr.exists() else "flwr", *args], cwd=self.app_dir,
+                              env=env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise DeployError(f"flwr {' '.join(args)} failed ({done.returncode}):\n"
+                              f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        return done.stdout
+
+    def register(self, public_key: Path, name: str) -> None:
+        self(["supernode", "register", str(public_key), CONNECTION, "--name", name])
+
+    def run(self, run_config_file: Path) -> str:
+        out = self(["run", str(self.app_dir), CONNECTION, "--run-config", str(run_config_file),
+                    "--format", "json"])
+        return str(json.loads(out[out.index("{"):])["run-id"])
+
+    def status(self, run_id: str) -> str:
+        out = self(["ls", CONNECTION, "--run-id", run_id, "--format", "json"])
+        return str(json.loads(out[out.index("{"):])["runs"][0]["status"])
+
+    def wait(self, run_id: str, timeout: float, still_ok: Any = None) -> str:
+        """Poll until the run is finished; `still_ok()` may raise to abort early."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status(run_id)
+            if status.startswith("finished"):
+                return status
+            if still_ok is not None:
+                still_ok()
+            time.sleep(3)
+        raise DeployError(f"run {run_id} not finished after {timeout:.0f} s")
+
+    def log(self, run_id: str) -> str:
+        return self(["log", run_id, CONNECTION, "--show"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--superlink", required=True, help="HOST:PORT of the SuperLink")
+    parser.add_argument("--manifest", type=Path, required=True, help="manifest.json of the split")
+    parser.add_argument("--test-path", default="/data/test.csv", help="test.csv as the ServerApp sees it")
+    parser.add_argument("--output-dir", default="", help="where the ServerApp saves the model")
+    parser.add_argument("--root-certificates", type=Path, help="CA file: TLS (default insecure)")
+    parser.add_argument("--register-keys", type=Path, help="folder with node-<i>.pub to register")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-nodes", type=int, default=2)
+    parser.add_argument("--round-timeout", type=float, default=120.0)
+    parser.add_argument("--run-name", default="")
+    parser.add_argument("--home", type=Path, default=Path(os.environ.get("FLWR_HOME", "/tmp/flwr-home")))
+    parser.add_argument("--wait", action="store_true", help="wait for the run and print its log")
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    args = parser.parse_args(argv)
+    manifest = json.loads(args.manifest.read_text())
+    cli = FlwrCli(args.home, args.superlink, args.root_certificates)
+    cli.write_connection()
+    if args.register_keys:
+        for site in range(int(manifest["sites"])):
+            cli.register(args.register_keys / f"node-{site}.pub", f"site-{site}")
+    run_name = args.run_name or f"compose-{time.strftime('%Y%m%d-%H%M%S')}"
+    config = run_config_from_manifest(manifest, test_path=args.test_path, rounds=args.rounds,
+                                      min_nodes=args.min_nodes, round_timeout=args.round_timeout,
+                                      run_name=run_name, output_dir=args.output_dir)
+    config_file = args.home / "run-config.toml"
+    config_file.write_text(tomli_w.dumps(config))
+    run_id = cli.run(config_file)
+    print(f"run {run_name}: Flower run {run_id} submitted", flush=True)
+    if not args.wait:
+        return 0
+    status = cli.wait(run_id, args.timeout)
+    print(cli.log(run_id))
+    print(f"run {run_name}: {status}", flush=True)
+    return 0 if status == "finished:completed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""docker-compose.yml and docker/Dockerfile, checked without a Docker engine."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SITES = 3
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def command_text(service: dict) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def test_services_images_and_ports(compose: dict) -> None:
+    services = compose["services"]
+    expected = {"kafka", "superlink", "superexec-serverapp", "dashboard", "federation",
+                *[f"supernode-{i}" for i in range(SITES)], *[f"clientapp-{i}" for i in range(SITES)]}
+    assert set(services) == expected
+    assert re.fullmatch(r"apache/kafka:4\.1\.\d+", services["kafka"]["image"])
+    assert services["superlink"]["image"] == "flwr/superlink:1.42.0"
+    for i in range(SITES):
+        assert services[f"supernode-{i}"]["image"] == "flwr/supernode:1.42.0"
+    for name in ("superexec-serverapp", "dashboard", "federation",
+                 *[f"clientapp-{i}" for i in range(SITES)]):
+        assert services[name]["build"]["dockerfile"] == "docker/Dockerfile", name
+    assert "8501:8501" in services["dashboard"]["ports"]
+    assert "9092:9092" in services["kafka"]["ports"]
+    env = services["kafka"]["environment"]
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "INTERNAL://kafka:19092,EXTERNAL://localhost:9092"
+    assert set(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace(":", ",").split(",")) >= {
+        "INTERNAL", "EXTERNAL", "CONTROLLER"}
+
+
+def test_flower_flags_are_the_1_42_ones(compose: dict) -> None:
+    services = compose["services"]
+    link = command_text(services["superlink"])
+    assert "--isolation process" in link and "--port 8000" in link
+    assert "${SUPERLINK_SECURITY:---insecure}" in link
+    for old_flag in ("--fleet-api-address", "--serverappio-api-address", "--clientappio-api-address",
+                     "--appio-api-address", "--plugin-type", "--exec-api-address"):
+        assert old_flag not in (REPO / "docker-compose.yml").read_text(), old_flag
+    for i in range(SITES):
+        node = command_text(services[f"supernode-{i}"])
+        assert "--superlink superlink:8000" in node and "--isolation process" in node
+        assert f"partition-id={i}" in node and 'data-path="/data/site.csv"' in node
+        assert f"${{SUPERNODE_{i}_AUTH:-}}" in node
+        executor = services[f"clientapp-{i}"]
+        assert executor["entrypoint"][-1] == "fedchurn.warm_superexec"
+        assert f"supernode-{i}:9094" in executor["command"]
+    assert "--runtime-api-address superlink:8000" in command_text(services["superexec-serverapp"])
+
+
+def test_each_site_mounts_only_its_own_file(compose: dict) -> None:
+    services = compose["services"]
+    data_mounts = {name: [v for v in s.get("volumes", []) if "deploy/data" in v]
+                   for name, s in services.items()}
+    for i in range(SITES):
+        assert data_mounts[f"clientapp-{i}"] == [f"./deploy/data/site-{i}.csv:/data/site.csv:ro"]
+        assert data_mounts[f"supernode-{i}"] == []
+    assert data_mounts["superexec-serverapp"] == ["./deploy/data/test.csv:/data/test.csv:ro"]
+    assert data_mounts["federation"] == ["./deploy/data/manifest.json:/data/manifest.json:ro"]
+    for name, mounts in data_mounts.items():
+        assert all(m.endswith(":ro") for m in mounts), name
+
+
+def test_healthchecks_and_start_order(compose: dict) -> None:
+    services = compose["services"]
+    for name in ("kafka", "superlink", "dashboard", *[f"supernode-{i}" for i in range(SITES)]):
+        check = services[name]["healthcheck"]
+        assert check["test"][0] in ("CMD", "CMD-SHELL") and check["retries"] >= 10, name
+    for i in range(SITES):
+        assert "--health-server-address 0.0.0.0:8081" in command_text(services[f"supernode-{i}"])
+    assert "--health-server-address 0.0.0.0:8081" in command_text(services["superlink"])
+    run_after = services["federation"]["depends_on"]
+    assert run_after["kafka"]["condition"] == "service_healthy"
+    assert run_after["superlink"]["condition"] == "service_healthy"
+    for i in range(SITES):
+        assert run_after[f"supernode-{i}"]["condition"] == "service_healthy"
+        assert f"clientapp-{i}" in run_after
+    assert services["superexec-serverapp"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert services["federation"]["restart"] == "no"
+
+
+def test_tls_env_switches_every_component(compose: dict) -> None:
+    env = dict(line.split("=", 1) for line in (REPO / "deploy" / "tls.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert "--ssl-certfile /certs/server.pem" in env["SUPERLINK_SECURITY"]
+    assert "--enable-supernode-auth" in env["SUPERLINK_SECURITY"]
+    assert env["FLWR_CLIENT_TLS"] == "--root-certificates /certs/ca.crt"
+    for i in range(SITES):
+        assert env[f"SUPERNODE_{i}_AUTH"] == f"--auth-supernode-private-key /certs/node-{i}"
+    assert "--register-keys /certs" in env["FEDERATION_TLS"]
+    text = (REPO / "docker-compose.yml").read_text()
+    for key in env:
+        assert "${" + key in text, key
+    for name in ("FEDCHURN_KAFKA_SECURITY_PROTOCOL", "FEDCHURN_KAFKA_SASL_MECHANISM",
+                 "FEDCHURN_KAFKA_SASL_USERNAME", "FEDCHURN_KAFKA_SASL_PASSWORD"):
+        assert name in compose["services"]["superexec-serverapp"]["environment"]
+
+
+def test_dockerfile_bakes_pinned_dependencies_on_flowers_image() -> None:
+    text = (REPO / "docker" / "Dockerfile").read_text()
+    froms = re.findall(r"(?m)^FROM\s+(\S+)", text)
+    assert froms == ["flwr/superexec:${FLWR_VERSION}-${FLWR_IMAGE_FLAVOR}"]
+    assert "ARG FLWR_VERSION=1.42.0" in text and "ARG FLWR_IMAGE_FLAVOR=py3.11-" in text
+    assert "-r /app/docker/requirements.lock" in text and "--no-deps ." in text
+    assert "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1" in text
+    lock = [line for line in (REPO / "docker" / "requirements.lock").read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[\w.+\-]+", line) for line in lock), lock
+    names = {line.split("==")[0].lower().replace("_", "-") for line in lock}
+    assert "flwr==1.42.0" in lock and "ray" not in names
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in deps:
+        name = re.split(r"[\[<>=!~ ]", dep, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in names, dep
+    for path in re.findall(r"(?m)^COPY\s+(?:--\S+\s+)*(.+?)\s+\S+$", text):
+        for source in path.split():
+            assert (REPO / source).exists(), source
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {"deploy/data", "deploy/certs", ".venv"} <= set(ignored)
+
+
+def test_compose_config_dry_run_where_a_compose_cli_exists(tmp_path: Path) -> None:
+    """`docker compose config` needs no engine; this machine's docker CLI lacks the plugin, so
+    the check runs only where one is installed (then it validates against the compose spec)."""
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        cmd = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        cmd = ["docker-compose"]
+    else:
+        pytest.skip("no `docker compose` plugin or docker-compose binary on this machine")
+    for env_file in (None, REPO / "deploy" / "tls.env"):
+        args = [*cmd, "-f", str(REPO / "docker-compose.yml")]
+        if env_file:
+            args += ["--env-file", str(env_file)]
+        done = subprocess.run([*args, "config", "--quiet"], cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

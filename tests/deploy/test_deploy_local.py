@@ -1,0 +1,81 @@
+"""The compose topology as local processes, end to end: Kafka, TLS SuperLink, 3 SuperNodes, dashboard."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fedchurn.deploy_local import DeployOptions, deploy
+from fedchurn.deploy_procs import free_port
+from fedchurn.split_sites import compose_config, split_sites
+from kafka_bridge.reader import EventReader
+from kafka_bridge.verify import verify_events
+
+pytestmark = [pytest.mark.kafka, pytest.mark.flower]
+
+
+@pytest.fixture(scope="module")
+def site_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sites")
+    split_sites(compose_config(["data=synthetic", "data.num_rows=900", "partition=iid"], None, 3), out)
+    return out
+
+
+def flower_processes() -> list[str]:
+    """Command lines of running Flower processes started from this venv (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if state != "Z" and ("flower-super" in cmd or "flwr-" in cmd or "warm_superexec" in cmd):
+            found.append(cmd)
+    return found
+
+
+def run_events(bootstrap: str, run_name: str) -> list:
+    with EventReader(bootstrap) as reader:
+        return reader.read_run(run_name)
+
+
+def test_tls_auth_deployment_mirrors_to_kafka_and_verifies(site_data: Path, tmp_path: Path,
+                                                          kafka_broker) -> None:
+    before = set(flower_processes())
+    result = deploy(DeployOptions(
+        data_dir=site_data, state_dir=tmp_path / "state", rounds=2, tls=True, auth=True,
+        bootstrap=kafka_broker.bootstrap, dashboard_port=free_port(), round_timeout=90,
+        run_name=f"deploy-tls-{os.getpid()}", timeout=600))
+    assert result.status == "finished:completed", (tmp_path / "state" / "logs").as_posix()
+    assert result.participants == [3, 3] and len(result.round_seconds) == 2
+    assert result.leftovers == [] and set(flower_processes()) <= before
+    events = run_events(kafka_broker.bootstrap, result.run_name)
+    kinds = [e.type for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds.count("round_aggregated") == 2 and kinds.count("client_update") == 6
+    verdict = verify_events(events, result.run_name)
+    assert verdict.ok, verdict
+    superlink_log = (tmp_path / "state" / "logs" / "superlink.log").read_text()
+    assert "--insecure" not in superlink_log and "SuperNode authentication is disabled" not in superlink_log
+
+
+@pytest.mark.slow
+def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Path, tmp_path: Path,
+                                                                   kafka_broker) -> None:
+    result = deploy(DeployOptions(
+        data_dir=site_data, state_dir=tmp_path / "state", rounds=3, min_nodes=2,
+        bootstrap=kafka_broker.bootstrap, dashboard_port=0, round_timeout=30, kill_site=2,
+        kill_at_round=2, run_name=f"deploy-kill-{os.getpid()}", timeout=900))
+    assert result.status == "finished:completed"
+    assert result.killed_site == 2 and result.leftovers == []
+    assert result.participants[0] == 3 and result.participants[1:] and max(result.participants[1:]) == 2
+    events = run_events(kafka_broker.bootstrap, result.run_name)
+    rejected = [e for e in events if e.type == "reply_rejected"]
+    assert rejected and all(e.payload["partition_id"] in (2, None) for e in rejected)
+    assert events[-1].type == "run_finished"
+    assert verify_events(events, result.run_name).ok
