@@ -1,0 +1,9 @@
+"""Run detail: per-round curves against references, round log, clients, final model, audit."""
+
+import streamlit as st
+
+from fedchurn.monitor.ui import live
+from fedchurn.monitor.views import run_detail
+
+st.title("Run detail")
+live(run_detail.render)

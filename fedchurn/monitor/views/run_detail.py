@@ -1,0 +1,114 @@
+"""Run detail page: per-round AUC and log-loss vs references, round log, clients, final model."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fedchurn.monitor import charts, tables
+from fedchurn.monitor.audit_status import audit_label, audit_rounds_frame, run_verdict
+from fedchurn.monitor.run_state import FAILED, RunState
+from fedchurn.monitor.store import MonitorStore
+from fedchurn.monitor.summary import summary_curve
+from fedchurn.monitor.ui import pick_run
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _headline(run: RunState) -> None:
+    head = tables.headline(run)
+    fed, central = head["federated_auc"], head["centralized_auc"]
+    cols = st.columns(6)
+    cols[0].metric("status", run.status)
+    cols[1].metric("federated AUC", _fmt(fed),
+                   delta=None if fed is None or central is None else f"{fed - central:+.4f} vs centralized",
+                   delta_color="off")
+    cols[2].metric("centralized AUC", _fmt(central))
+    cols[3].metric("local-only mean AUC", _fmt(head["local_mean_auc"]))
+    cols[4].metric("rounds aggregated", len(run.aggregated_rounds()))
+    elapsed = run.elapsed_seconds()
+    cols[5].metric("elapsed", "–" if elapsed is None else f"{elapsed:.1f} s")
+    if run.status == FAILED:
+        st.error(f"Run failed: {run.error}", icon=":material/error:")
+
+
+def _performance(run: RunState) -> None:
+    auc = tables.metric_per_round(run, "auc")
+    if auc.empty:
+        st.info("No aggregated round yet: the AUC chart fills in as rounds finish.")
+    else:
+        st.altair_chart(charts.metric_chart(auc, "ROC-AUC per round on the shared held-out test set",
+                                            "ROC-AUC"), key="auc_chart")
+        fed = auc[auc["model"] == tables.FEDERATED]
+        planned = tables.config_value(run.config, "num_rounds") or "?"
+        if not fed.empty:
+            st.caption(f"federated AUC plotted for {len(fed)} of {planned} rounds; latest "
+                       f"{fed['value'].iloc[-1]:.4f} (round {int(fed['round'].iloc[-1])})")
+    loss = tables.loss_per_round(run)
+    if not loss.empty:
+        st.altair_chart(charts.metric_chart(loss, "log-loss per round (lower is better)", "log-loss"),
+                        key="loss_chart")
+
+
+def _round_log(run: RunState) -> None:
+    st.dataframe(tables.round_log(run), hide_index=True, key="round_log")
+    st.caption("Per client and round (sampled nodes, accepted replies, rejections with reasons):")
+    st.dataframe(tables.client_log(run), hide_index=True, key="client_log")
+
+
+def _clients(run: RunState) -> None:
+    st.dataframe(tables.client_summary(run), hide_index=True, key="client_summary")
+    series = tables.client_metric_series(run)
+    if not series.empty:
+        metric = st.selectbox("client metric", sorted(series["metric"].unique()), key="client_metric")
+        chosen = series[series["metric"] == metric]
+        st.altair_chart(charts.series_chart(chosen, f"{metric} per round, per client", metric,
+                                            color="client"), key="client_metric_chart")
+
+
+def _final_model(run: RunState) -> None:
+    left, right = st.columns(2)
+    for column, kind in ((left, "roc"), (right, "pr")):
+        curve = summary_curve(run.summary, kind)
+        with column:
+            if curve is None:
+                st.info(f"No {kind.upper()} curve points in this run's summary "
+                        f"(`summary.curves.{kind}`); they arrive with run_finished.")
+            else:
+                x, y = list(curve.values())
+                auc = tables.headline(run)["federated_auc"] if kind == "roc" else None
+                st.altair_chart(charts.curve_chart(x, y, kind, auc), key=f"{kind}_curve")
+    coefs = tables.top_coefficients(run, 15)
+    if coefs.empty:
+        st.info("No global coefficients mirrored yet.")
+    else:
+        st.altair_chart(charts.coefficient_chart(coefs), key="coef_chart")
+
+
+def _audit(run: RunState) -> None:
+    label = audit_label(run)
+    (st.success if label.startswith("PASS") else st.error)(f"Audit: {label}")
+    verdict = run_verdict(run)
+    frame = audit_rounds_frame(run)
+    if not frame.empty:
+        st.dataframe(frame, hide_index=True, key="audit_rounds")
+    for note in verdict.notes:
+        st.caption(f"note: {note}")
+
+
+def _config(run: RunState) -> None:
+    st.json(run.config, expanded=False)
+    st.caption(f"code {run.code_version or '?'} · data {run.dataset_fingerprint or '?'} · "
+               f"{len(run.feature_names)} features · {len(run.events)} events")
+
+
+def render(store: MonitorStore) -> None:
+    """Run picker, headline tiles, then tabs with the run's charts and tables."""
+    run = pick_run(store)
+    _headline(run)
+    tabs = st.tabs(["Performance", "Round log", "Clients", "Final model", "Audit", "Config"])
+    for tab, section in zip(tabs, (_performance, _round_log, _clients, _final_model, _audit, _config),
+                            strict=True):
+        with tab:
+            section(run)
