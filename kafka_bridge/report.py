@@ -19,13 +19,13 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def format_verdict(v: RunVerdict) -> str:
     """Per-round table, then run-level problems and notes, then the verdict line."""
-    rows = [[r.round, r.updates, r.rejected, r.digests, r.average,
+    rows = [[r.round, r.updates, f"{r.rejected}/{r.eval_rejected}", r.digests, r.average,
              "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}",
              "PASS" if r.ok else "FAIL: " + "; ".join(r.problems)] for r in v.rounds]
     out = [f"run {v.run_id}: status={v.status} events={v.events} "
            f"duplicates_dropped={v.duplicates}"]
     if rows:
-        out.append(table(["round", "updates", "rejected", "digests", "weighted avg",
+        out.append(table(["round", "updates", "rejected train/eval", "digests", "weighted avg",
                           "max|diff|", "verdict"], rows))
     out += [f"PROBLEM: {p}" for p in v.problems]
     out += [f"note: {n}" for n in v.notes]

@@ -42,7 +42,8 @@ class RoundVerdict:
 
     round: int
     updates: int = 0
-    rejected: int = 0
+    rejected: int = 0  # train replies dropped
+    eval_rejected: int = 0  # evaluate replies not used
     digests: str = "-"  # "ok" | "N bad" | "-"
     average: str = "-"  # "ok" | "MISMATCH" | "not mirrored" | "n/a"
     max_abs_diff: float | None = None
@@ -110,7 +111,7 @@ def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
                   and e.payload["phase"] == "train"]
     eval_rejections = len([e for e in events if e.type == "reply_rejected"]) - len(rejections)
     aggregated = [e for e in events if e.type == "round_aggregated"]
-    rv.updates, rv.rejected = len(updates), len(rejections)
+    rv.updates, rv.rejected, rv.eval_rejected = len(updates), len(rejections), eval_rejections
     bad = 0
     arrays_of: list[tuple[int, int, list[np.ndarray]]] = []
     nodes = [u.payload["node_id"] for u in updates]

@@ -59,12 +59,14 @@ def outage(kafka_broker, tmp_path_factory):
     _publish_promptly(mid, mid_sent[:25])
     assert mid.flush(30), mid.stats()
     kafka_broker.stop()
-    _publish_promptly(mid, mid_sent[25:])
-    cold, cold_sent = producer("cold"), _events("run-down-at-start", 0, 40)
-    _publish_promptly(cold, cold_sent)
-    time.sleep(1.0)
-    down = {"mid": mid.stats(), "cold": cold.stats()}
-    kafka_broker.start()
+    try:
+        _publish_promptly(mid, mid_sent[25:])
+        cold, cold_sent = producer("cold"), _events("run-down-at-start", 0, 40)
+        _publish_promptly(cold, cold_sent)
+        time.sleep(1.0)
+        down = {"mid": mid.stats(), "cold": cold.stats()}
+    finally:  # other test modules share this broker: never leave it stopped
+        kafka_broker.start()
     flushed = {"mid": mid.flush(60), "cold": cold.flush(60)}
     closed = {"mid": mid.close(), "cold": cold.close()}
     return {"prefix": prefix, "bootstrap": kafka_broker.bootstrap, "down": down,
