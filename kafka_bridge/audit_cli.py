@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; exit 0 = verified, 1 = mismatch/gap/problem, 2 = usage or I/O error."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # client noise; failures reported below
     try:
         runs, malformed = _load(args)
     except Exception as exc:  # noqa: BLE001 - reported as a usage/I-O failure
