@@ -31,6 +31,7 @@ from fedchurn.deploy_submit import run_config_from_manifest
 from fedchurn.deploy_topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+STATE_MARKER = ".fedchurn-deploy-state"
 ROUND_LINE = re.compile(r"round\s+(\d+)\S*\s+participants\s+(\d+)/(\d+).*?\(([\d.]+) s\)")
 
 
@@ -92,9 +93,12 @@ def deploy(opts: DeployOptions) -> DeployResult:
     manifest = json.loads((opts.data_dir / "manifest.json").read_text())
     opts.run_name = opts.run_name or f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     state = opts.state_dir = opts.state_dir.resolve()
-    if state.exists():
+    if state.exists() and any(state.iterdir()):
+        if not (state / STATE_MARKER).exists():
+            raise DeployError(f"--state-dir {state} is not empty and not a deploy_local state folder")
         shutil.rmtree(state)
-    state.mkdir(parents=True)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / STATE_MARKER).write_text("written by fedchurn.deploy_local; deleted on its next run\n")
     topo = Topology(state, REPO_ROOT, isolation=opts.isolation, tls=opts.tls, auth=opts.auth,
                     certs_dir=opts.certs_dir, sites=int(manifest["sites"]),
                     task_poll_interval=opts.task_poll_interval)

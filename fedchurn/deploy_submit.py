@@ -105,7 +105,8 @@ class FlwrCli:
         return self(["log", run_id, CONNECTION, "--show"])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m fedchurn.deploy_submit`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--superlink", required=True, help="HOST:PORT of the SuperLink")
     parser.add_argument("--manifest", type=Path, required=True, help="manifest.json of the split")
@@ -120,7 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("FLWR_HOME", "/tmp/flwr-home")))
     parser.add_argument("--wait", action="store_true", help="wait for the run and print its log")
     parser.add_argument("--timeout", type=float, default=3600.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     manifest = json.loads(args.manifest.read_text())
     cli = FlwrCli(args.home, args.superlink, args.root_certificates)
     cli.write_connection()

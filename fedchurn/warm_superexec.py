@@ -83,7 +83,8 @@ class ForkExecutor(SubprocessExecutor):
                 pass
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m fedchurn.warm_superexec`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime-api-address", required=True, help="the SuperNode's Runtime API")
     tls = parser.add_mutually_exclusive_group(required=True)
@@ -92,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--parent-pid", type=int)
     parser.add_argument("--preload", nargs="*", default=list(PRELOAD),
                         help="modules imported once before any task (default: the ML stack)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     for module in args.preload:
         importlib.import_module(module)
     executor = ForkExecutor()

@@ -9,7 +9,8 @@
 # OUT_DIR/node-<i>, node-<i>.pub SuperNode i's ECDSA key pair in OpenSSH format
 #                                (--auth-supernode-private-key; register the .pub with
 #                                `flwr supernode register`)
-# Existing files are kept (delete the folder to rotate). Keys are readable by their owner only.
+# Existing files are kept (delete the folder to rotate). Keys are readable by their owner only;
+# CERT_OWNER=49999 (as root) hands them to the user of Flower's and fedchurn's images (compose).
 set -euo pipefail
 
 OUT="${1:-deploy/certs}"
@@ -55,4 +56,5 @@ done
 # Public material may be read by the containers' users; private keys stay owner-only.
 chmod 644 "$OUT/ca.crt" "$OUT/server.pem" "$OUT"/node-*.pub
 chmod 755 "$OUT"
+if [[ -n "${CERT_OWNER:-}" ]]; then chown -R "$CERT_OWNER" "$OUT"; fi
 echo "certificates and keys in $OUT (CA: $OUT/ca.crt; SANs: $san; $NODES node key pairs)"

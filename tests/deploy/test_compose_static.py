@@ -150,3 +150,48 @@ def test_compose_config_dry_run_where_a_compose_cli_exists(tmp_path: Path) -> No
             args += ["--env-file", str(env_file)]
         done = subprocess.run([*args, "config", "--quiet"], cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's `${NAME}` / `${NAME:-default}` substitution."""
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}",
+                  lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
+
+
+@pytest.mark.parametrize("env_file", [None, "deploy/tls.env"])
+def test_every_command_parses_with_the_installed_flower_clis(env_file: str | None) -> None:
+    """Each service's command (after env substitution) is accepted by the 1.42 argument parser of
+    the program it runs, so a renamed or removed flag fails here rather than in a container."""
+    import shlex
+
+    from flwr.common.config import parse_config_args
+    from flwr.supercore.cli.flower_superexec import _parse_args as superexec_parser
+    from flwr.superlink.cli.flower_superlink import _parse_args_run_superlink
+    from flwr.supernode.cli.flower_supernode import _parse_args_run_supernode
+
+    from fedchurn.deploy_submit import build_parser as submit_parser
+    from fedchurn.warm_superexec import build_parser as warm_parser
+
+    env = {}
+    if env_file:
+        env = dict(line.split("=", 1) for line in (REPO / env_file).read_text().splitlines()
+                   if line and not line.startswith("#"))
+    services = yaml.safe_load(interpolate((REPO / "docker-compose.yml").read_text(), env))["services"]
+
+    def argv(name: str) -> list[str]:
+        command = services[name]["command"]
+        return list(command) if isinstance(command, list) else shlex.split(command)
+
+    link = _parse_args_run_superlink().parse_args(argv("superlink"))
+    assert link.insecure is (env_file is None) and link.isolation == "process"
+    assert link.enable_supernode_auth is (env_file is not None)
+    superexec_parser().parse_args(argv("superexec-serverapp"))
+    for i in range(SITES):
+        node = _parse_args_run_supernode().parse_args(argv(f"supernode-{i}"))
+        assert parse_config_args([node.node_config]) == {"partition-id": i, "data-path": "/data/site.csv"}
+        assert (node.root_certificates is None) is (env_file is None)
+        executor = warm_parser().parse_args(argv(f"clientapp-{i}"))
+        assert executor.runtime_api_address == f"supernode-{i}:9094"
+    submit = submit_parser().parse_args(argv("federation"))
+    assert submit.superlink == "superlink:8000" and submit.wait
+    assert (submit.register_keys is None) is (env_file is None)

@@ -79,3 +79,12 @@ def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Pa
     assert rejected and all(e.payload["partition_id"] in (2, None) for e in rejected)
     assert events[-1].type == "run_finished"
     assert verify_events(events, result.run_name).ok
+    # what the dashboard shows for this run: the round log counts the rejection, and the
+    # per-client log marks the killed site's node as rejected with Flower's reason
+    from fedchurn.monitor.run_state import build_runs
+    from fedchurn.monitor.tables import client_log, round_log
+
+    run = build_runs(events)[result.run_name]
+    assert round_log(run)["rejected"].sum() >= 1
+    clients = client_log(run)
+    assert (clients["outcome"] == "rejected").any()
