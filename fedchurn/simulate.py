@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import resource
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -94,6 +95,7 @@ def run_job(
         strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
         timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
         config=public_config(cfg), reference=observer_reference(reference),
+        code_version=code_version(),
     )
     if observers is None:
         observers = build_configured_observers(cfg, run_id)
@@ -159,6 +161,19 @@ def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return redact(cfg)
+
+
+def code_version() -> str:
+    """The git commit of the checkout (with "+dirty" for local changes), or "unknown"."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                                capture_output=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True, timeout=5).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ class ServerPlan:
     output_dir: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)  # resolved run config, for observers
     reference: dict[str, Any] = field(default_factory=dict)
+    code_version: str = "unknown"  # e.g. the git commit, for observers
 
 
 @dataclass
@@ -90,7 +90,7 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
     spec = agreement.spec
     hub.run_started(RunInfo(
         run_id=plan.run_id, config=plan.config, dataset_fingerprint=plan.test.fingerprint,
-        code_version=code_version(), feature_names=spec.feature_names,
+        code_version=plan.code_version, feature_names=spec.feature_names,
         spec_fingerprint=spec.fingerprint, num_clients=plan.num_nodes, reference=plan.reference,
     ))
     strategy = ChurnFedAvg(
@@ -134,17 +134,4 @@ def _sampling_arguments(cfg: dict[str, Any], num_nodes: int) -> dict[str, Any]:
     for key in ("min_train_nodes", "min_evaluate_nodes", "min_available_nodes"):
         args[key] = min(int(cfg.get(key, 2)), num_nodes)
     return args
-
-
-def code_version() -> str:
-    """The git commit of the checkout (with "+dirty" for local changes), or "unknown"."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                                capture_output=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, text=True, capture_output=True, timeout=5).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 

@@ -1,7 +1,7 @@
 """Run a ServerApp and a ClientApp in one process, without Ray: an in-process Flower `Grid`.
 
 `InProcessGrid` implements Flower's abstract `flwr.serverapp.Grid`. `push_messages` gives
-each message an id, hands a private copy (as Ray's pickling would) to the ClientApp with
+each message an id, hands a private copy (`private_copy`, as Ray's pickling would) to the ClientApp with
 that node's persistent `Context` (node_config `partition-id` / `num-partitions`, as Flower's
 simulation sets it) and stores the reply; a ClientApp exception becomes an error reply,
 as in Flower's simulation worker. Messages run one after another in the calling thread.
@@ -13,9 +13,10 @@ import copy
 import random
 import traceback
 from collections.abc import Iterable
+from typing import Any
 from uuid import uuid4
 
-from flwr.app import Context, Message, RecordDict
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.app.error import Error
 from flwr.clientapp import ClientApp
 from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
@@ -80,7 +81,7 @@ class InProcessGrid(Grid):
                 raise ValueError(f"unknown destination node {message.metadata.dst_node_id}")
             message_id = str(uuid4())
             message.metadata.__dict__["_message_id"] = message_id
-            self._replies[message_id] = self._deliver(copy.deepcopy(message))
+            self._replies[message_id] = self._deliver(private_copy(message))
             message_ids.append(message_id)
         return message_ids
 
@@ -104,6 +105,23 @@ class InProcessGrid(Grid):
                             reply_to=message)
         reply.metadata.__dict__["_message_id"] = str(uuid4())
         return reply
+
+
+def private_copy(message: Message) -> Message:
+    """What a node receives: its own message object and records, as after Ray's pickling.
+
+    Strategies send one RecordDict to every node; each node gets fresh record containers
+    (and copied metadata) so a ClientApp that edits its input cannot affect the others.
+    Array payloads are immutable bytes and are shared.
+    """
+    content = RecordDict({key: _copy_record(record) for key, record in message.content.items()})
+    return Message(content=content, metadata=copy.copy(message.metadata))
+
+
+def _copy_record(record: ArrayRecord | ConfigRecord | MetricRecord) -> Any:
+    if isinstance(record, ArrayRecord):
+        return ArrayRecord(dict(record.items()))
+    return type(record)({k: list(v) if isinstance(v, list) else v for k, v in record.items()})
 
 
 def run_inprocess(
