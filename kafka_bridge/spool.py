@@ -49,8 +49,8 @@ class Spool:
     """Events are appended before any send; pending = appended − delivered.
 
     Durability: `append` writes the line to the OS before returning, so a crash of the
-    process loses nothing; the sender calls `sync()` (fsync) for every batch it sends (group
-    commit), so an OS crash can only lose the last few milliseconds of not-yet-sent events.
+    process loses nothing; the producer's fsync thread calls `sync()` right after each append
+    burst (group commit), so an OS crash can only lose the last few milliseconds of events.
     `fsync_each=True` fsyncs inside `append` instead (the caller then pays one disk flush per
     event: 0.3 ms idle, 4-15 ms on this busy 2-core box).
     """

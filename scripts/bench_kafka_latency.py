@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -56,7 +57,11 @@ def scenario(bootstrap: str, spool: Path, n: int, rate: float | None, dim: int) 
     events = _events(run_id, n, dim)
     producer = EventProducer({"bootstrap_servers": bootstrap, "topic_prefix": prefix,
                               "spool_dir": str(spool / prefix)})
-    producer.publish(make_event(run_id + "-warmup", 0, "run_failed", {"error": "warm-up"}))
+    warm = run_id + "-warmup"  # one event per topic: new partitions get their leaders first
+    for event in _events(warm, 20, dim):
+        producer.publish(event)
+    producer.publish(make_event(warm, 20, "round_started", {"round": 1, "sampled_nodes": [1]}))
+    producer.publish(make_event(warm, 21, "run_failed", {"error": "warm-up"}))
     assert producer.flush(60), "broker unreachable"
     ctx = mp.get_context("spawn")
     ready, out = ctx.Event(), ctx.Queue()
@@ -112,6 +117,7 @@ def main() -> int:
         finally:
             if broker is not None:
                 broker.down()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) during the run")
     print(table(["scenario", "events", "read", "publish p50 ms", "publish p99 ms",
                  "e2e p50 ms", "e2e p99 ms", "e2e max ms", "publish/s", "pending"], rows))
     print("e2e = publish() in this process → EventReader.poll_new() in a reader process "
