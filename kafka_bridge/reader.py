@@ -108,8 +108,9 @@ class EventReader:
         todo = {tp for tp in tps if consumer.position(tp) < end[tp]}
         while todo:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {self.topics} did not catch up in {self.timeout_s}s")
+                raise TimeoutError(f"reading {self.topics}: no progress for {self.timeout_s}s")
             for records in consumer.poll(timeout_ms=200).values():
+                deadline = time.monotonic() + self.timeout_s  # progress: big topics are fine
                 for rec in records:  # may run past `end`: newer events are fine to return
                     self._parse(rec, events)
             todo = {tp for tp in todo if consumer.position(tp) < end[tp]}

@@ -118,7 +118,11 @@ def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
     if len(set(nodes)) != len(nodes):
         rv.problems.append("a node has more than one accepted update")
     for u in updates:
-        arrays = decode_arrays(u.payload)
+        try:
+            arrays = decode_arrays(u.payload)
+        except ValueError as exc:
+            rv.problems.append(f"node {u.payload['node_id']}: arrays unreadable ({exc})")
+            continue
         if arrays is None:
             continue
         if array_digest(arrays) != u.payload["digest"]:
@@ -130,7 +134,11 @@ def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
         rv.digests = f"{bad} bad" if bad else "ok"
         return rv
     agg = aggregated[0].payload
-    global_arrays = decode_arrays(agg)
+    try:
+        global_arrays = decode_arrays(agg)
+    except ValueError as exc:
+        rv.problems.append(f"global arrays unreadable ({exc})")
+        global_arrays = None
     if global_arrays is None or array_digest(global_arrays) != agg["digest"]:
         bad += 1
         rv.problems.append("global model digest mismatch")
@@ -187,7 +195,10 @@ def verify_events(events: list[Event], run_id: str | None = None,
             if not any(e.type == "client_update" for e in group):
                 v.notes.append(f"round {r} ended without an aggregation (no accepted update)")
                 continue
-        v.rounds.append(_check_round(r, group, mirrored))
+        try:
+            v.rounds.append(_check_round(r, group, mirrored))
+        except Exception as exc:  # noqa: BLE001 - adversarial input must not crash the audit
+            v.rounds.append(RoundVerdict(round=r, problems=[f"cannot check: {exc!r}"]))
     if not mirrored:
         v.notes.append("client updates were mirrored as digests only "
                        "(mirror_client_updates=false): the weighted averages and the update "

@@ -131,3 +131,14 @@ def test_audit_cli_on_exported_files(run_events, tmp_path, capsys):
     write_jsonl([e for e in run_events if e.seq != 2], gap)
     assert audit_main(["verify", "--events", str(gap)]) == 1
     assert "seq gap" in capsys.readouterr().out
+
+
+def test_adversarial_shapes_are_reported_not_crashing(run_events):
+    agg = _aggregated(run_events, 1)
+    bad = parse_event(tampered(agg, shapes=[[3, 7], [1]]))
+    upd = next(e for e in run_events if e.type == "client_update")
+    worse = parse_event(tampered(upd, participants="x", shapes=[[2, 2], [5]]))
+    v = verify_events([bad if e is agg else worse if e is upd else e for e in run_events])
+    assert not v.ok
+    problems = " ".join(v.rounds[0].problems)
+    assert "global arrays unreadable" in problems and "arrays unreadable" in problems
