@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 import uuid
@@ -74,6 +75,8 @@ class DeployResult:
     state_dir: Path
     killed_site: int | None = None
     leftovers: list[str] = field(default_factory=list)
+    events: int = 0  # events of this run found in Kafka
+    audit_ok: bool | None = None  # `fedchurn.audit verify` verdict (None: no Kafka)
 
 
 def run_config(opts: DeployOptions, manifest: dict[str, Any], bootstrap: str | None) -> dict[str, Any]:
@@ -92,6 +95,9 @@ def deploy(opts: DeployOptions) -> DeployResult:
     opts.data_dir = opts.data_dir.resolve()
     manifest = json.loads((opts.data_dir / "manifest.json").read_text())
     opts.run_name = opts.run_name or f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    if opts.dashboard_port and opts.kafka and not port_is_free(opts.dashboard_port):
+        raise DeployError(f"port {opts.dashboard_port} is taken (another dashboard?); "
+                          "pass --dashboard-port PORT, or 0 for none")
     state = opts.state_dir = opts.state_dir.resolve()
     if state.exists() and any(state.iterdir()):
         if not (state / STATE_MARKER).exists():
@@ -142,7 +148,12 @@ def deploy(opts: DeployOptions) -> DeployResult:
         rounds = ROUND_LINE.findall(log_text)
         result.round_seconds = [float(r[3]) for r in rounds]
         result.participants = [int(r[1]) for r in rounds]
+        if result.bootstrap:
+            result.events, result.audit_ok = audit(result.bootstrap, opts.run_name)
         if opts.hold:
+            if result.bootstrap:
+                print(f"audit: python -m fedchurn.audit verify --run {opts.run_name} "
+                      f"--bootstrap {result.bootstrap}", flush=True)
             print("topology is up; Ctrl-C stops it", flush=True)
             try:
                 while True:
@@ -155,6 +166,34 @@ def deploy(opts: DeployOptions) -> DeployResult:
             broker.down()
         result.wall_s = time.monotonic() - started
     return result
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def audit(bootstrap: str, run_name: str, timeout: float = 60.0) -> tuple[int, bool]:
+    """(number of events, verdict) of `fedchurn.audit verify` for the run, once it is complete."""
+    from kafka_bridge.reader import EventReader
+    from kafka_bridge.report import format_verdict
+    from kafka_bridge.verify import verify_events
+
+    deadline = time.monotonic() + timeout
+    with EventReader(bootstrap) as reader:
+        while True:
+            events = reader.read_run(run_name)
+            done = any(e.type in ("run_finished", "run_failed") for e in events)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    verdict = verify_events(events, run_name)
+    print(format_verdict(verdict), flush=True)
+    return len(events), bool(verdict.ok)
 
 
 def _check_alive(procs: ProcessSet, name: str) -> None:
@@ -210,10 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     summary = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(result).items()}
     print(json.dumps(summary, indent=2))
-    ok = result.status == "finished:completed" and not result.leftovers
-    if result.bootstrap and ok:
-        print(f"audit: python -m fedchurn.audit verify --run {result.run_name} "
-              f"--bootstrap <broker>  (the local broker was stopped; pass --bootstrap to keep one)")
+    ok = (result.status == "finished:completed" and not result.leftovers
+          and result.audit_ok is not False)
     return 0 if ok else 1
 
 

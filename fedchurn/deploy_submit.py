@@ -12,6 +12,8 @@ pyproject.toml. With `--register-keys DIR`, `DIR/node-<i>.pub` are registered fi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -86,8 +88,36 @@ class FlwrCli:
         return str(json.loads(out[out.index("{"):])["run-id"])
 
     def status(self, run_id: str) -> str:
-        out = self(["ls", CONNECTION, "--run-id", run_id, "--format", "json"])
-        return str(json.loads(out[out.index("{"):])["runs"][0]["status"])
+        """The run's status text, e.g. "running" or "finished:completed".
+
+        Asked in this process through Flower's Control API client (a `flwr ls` process per
+        poll would cost seconds of CPU each on a 2-core machine)."""
+        from flwr.cli.typing import SuperLinkConnection
+        from flwr.cli.utils import init_http_client_from_connection
+        from flwr.common.serde import run_from_proto
+        from flwr.proto.control_pb2 import ListRunsRequest  # pylint: disable=E0611
+
+        conn = SuperLinkConnection(
+            name=CONNECTION, address=self.address,
+            root_certificates=str(self.root_certificates) if self.root_certificates else None,
+            insecure=self.root_certificates is None)
+        previous = os.environ.get("FLWR_HOME")
+        os.environ["FLWR_HOME"] = str(self.home)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # "Using SuperLink: ..." per poll
+                client = init_http_client_from_connection(conn)
+            try:
+                res = client.ListRuns(ListRunsRequest(run_id=int(run_id)))
+            finally:
+                client.close()
+        finally:
+            if previous is None:
+                os.environ.pop("FLWR_HOME", None)
+            else:
+                os.environ["FLWR_HOME"] = previous
+        run = run_from_proto(res.run_dict[int(run_id)])
+        status = run.status.status
+        return f"{status}:{run.status.sub_status}" if run.status.sub_status else status
 
     def wait(self, run_id: str, timeout: float, still_ok: Any = None) -> str:
         """Poll until the run is finished; `still_ok()` may raise to abort early."""

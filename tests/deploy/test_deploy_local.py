@@ -10,6 +10,7 @@ import pytest
 from fedchurn.deploy_local import DeployOptions, deploy
 from fedchurn.deploy_procs import free_port
 from fedchurn.split_sites import compose_config, split_sites
+from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.reader import EventReader
 from kafka_bridge.verify import verify_events
 
@@ -54,6 +55,8 @@ def test_tls_auth_deployment_mirrors_to_kafka_and_verifies(site_data: Path, tmp_
     assert result.status == "finished:completed", (tmp_path / "state" / "logs").as_posix()
     assert result.participants == [3, 3] and len(result.round_seconds) == 2
     assert result.leftovers == [] and set(flower_processes()) <= before
+    assert result.audit_ok is True and result.events > 0
+    assert audit_main(["verify", "--run", result.run_name, "--bootstrap", kafka_broker.bootstrap]) == 0
     events = run_events(kafka_broker.bootstrap, result.run_name)
     kinds = [e.type for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
