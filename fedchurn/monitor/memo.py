@@ -25,4 +25,10 @@ def per_run_version(fn: Callable[..., T]) -> Callable[..., T]:
         memo[key] = (run.version, value)
         return value
 
+    def is_fresh(run: RunState, *args: Any) -> bool:
+        """True if fn(run, *args) would come from the memo (no computation)."""
+        hit = run.__dict__.get("_memo", {}).get((fn.__qualname__, args))
+        return hit is not None and hit[0] == run.version
+
+    wrapper.is_fresh = is_fresh  # type: ignore[attr-defined]
     return wrapper

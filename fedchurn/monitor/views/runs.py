@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from fedchurn.monitor.audit_status import audit_label
+from fedchurn.monitor.audit_status import audit_labels
 from fedchurn.monitor.run_state import FAILED, FINISHED, RUNNING
 from fedchurn.monitor.store import MonitorStore
 from fedchurn.monitor.tables import runs_frame
@@ -29,7 +29,7 @@ def _styled(frame: pd.DataFrame) -> Styler:
 def render(store: MonitorStore) -> None:
     """Counts, failed runs first, then the table of all runs (newest first)."""
     frame = runs_frame(store.runs)
-    frame["audit"] = [audit_label(store.runs[rid]) for rid in frame["run_id"]]
+    frame["audit"] = audit_labels([store.runs[rid] for rid in frame["run_id"]])
     frame.insert(1, "detail", [f"run?run={quote(rid)}" for rid in frame["run_id"]])
     counts = frame["status"].value_counts()
     cols = st.columns(4)

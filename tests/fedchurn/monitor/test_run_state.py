@@ -73,3 +73,12 @@ def test_memoized_tables_follow_new_events():
 def test_events_of_other_runs_are_ignored():
     run = RunState("mine")
     assert run.apply(recorded_run("other", num_rounds=1)[0]) is False and run.version == 0
+
+
+def test_audit_labels_spend_a_time_budget_then_fill_in_from_the_memo():
+    from fedchurn.monitor.audit_status import CHECKING, audit_labels
+
+    runs = list(build_runs(recorded_run("a1", num_rounds=2) + recorded_run("a2", num_rounds=2)).values())
+    assert audit_labels(runs, budget_s=0.0) == ["PASS", CHECKING]  # the first one always runs
+    assert audit_labels(runs, budget_s=10.0) == ["PASS", "PASS"]
+    assert audit_labels(runs, budget_s=0.0) == ["PASS", "PASS"]  # cached verdicts are free
