@@ -3,7 +3,8 @@
   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python scripts/bench_federation.py [--quick]
 
 1. IID, N in {2, 5, 10, 20}: test AUC per round (5 rounds) against centralized LR.
-2. Label skew (Dirichlet 0.5 / 0.1) and size skew (quantity 0.5) at N = 10 and 50 (--quick: 10).
+2. Label skew (Dirichlet 0.5 / 0.1) and size skew (quantity 0.5) at N = 10 and 50 (--quick: 10),
+   and variants against client drift at Dirichlet 0.1.
 3. Cost of 10 clients x 10 rounds: a plain numpy FedAvg loop over the same partitions, the
    in-process engine and Flower's simulation engine (Ray), each in its own child process;
    wall time and peak memory of the child's whole process tree (Ray's too). The three must
@@ -75,6 +76,20 @@ def heterogeneity_section(quick: bool) -> None:
                   f"{final['centralized_auc']:8.4f} {final['auc_gap']:+8.4f} "
                   f"{_f(final['local_mean_auc']):>10} {_f(final['local_min_auc']):>9} "
                   f"{single:>7} {final['local_untrainable']:>11}")
+
+
+def mitigation_section(quick: bool) -> None:
+    """Client drift under strong label skew, and three knobs against it (N=50, Dirichlet 0.1)."""
+    clients = 10 if quick else 50
+    print(f"\n== 2b. Dirichlet 0.1, N={clients}, 10 rounds: variants against client drift")
+    print(f"{'variant':<48} {'fed AUC':>8} {'gap':>8}")
+    for extra in ([], ["client.local_iterations=3"], ["client.single_class=decline"],
+                  ["strategy.regularisation=local"]):
+        results = quiet_run(telco_overrides("inprocess", clients, 10, "partition=dirichlet",
+                                            "partition.alpha=0.1", *extra))
+        final = results["final"]
+        label = " ".join(extra) or "defaults (10 local iterations, global C, train)"
+        print(f"{label:<48} {final['federated_auc']:8.4f} {final['auc_gap']:+8.4f}")
 
 
 def _f(value: float | None) -> str:
@@ -239,6 +254,7 @@ def main() -> None:
         accuracy_section(args.quick)
     if args.only in (None, "heterogeneity"):
         heterogeneity_section(args.quick)
+        mitigation_section(args.quick)
     if args.only in (None, "cost"):
         cost_section(args.skip_flower, args.repeat)
     print(f"\nbench wall time {time.perf_counter() - started:.0f} s")
