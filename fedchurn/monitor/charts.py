@@ -71,12 +71,13 @@ def coefficient_chart(frame: pd.DataFrame) -> alt.Chart:
     data = frame.assign(effect=effect)
     return alt.Chart(data).mark_bar().encode(
         x=alt.X("coefficient:Q", title="coefficient (standardized features)"),
-        y=alt.Y("feature:N", sort=alt.EncodingSortField("magnitude", order="descending"), title=None),
+        y=alt.Y("feature:N", sort=alt.EncodingSortField("magnitude", order="descending"), title=None,
+                axis=alt.Axis(labelLimit=260, labelOverlap=False)),
         color=alt.Color("effect:N", scale=alt.Scale(domain=["raises churn", "lowers churn"],
                                                     range=["#d62728", "#1f77b4"]),
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=["feature:N", alt.Tooltip("coefficient:Q", format=".4f")],
-    ).properties(title="largest coefficients of the final global model", height=alt.Step(18))
+    ).properties(title="largest coefficients of the final global model", height=alt.Step(22))
 
 
 def sweep_chart(frame: pd.DataFrame, x: str, y: str, y_title: str) -> alt.Chart:
@@ -85,8 +86,10 @@ def sweep_chart(frame: pd.DataFrame, x: str, y: str, y_title: str) -> alt.Chart:
     data = frame.rename(columns={x: safe}).dropna(subset=[y])
     data[safe] = data[safe].map(lambda v: str(v) if isinstance(v, tuple | list) else v)
     numeric = pd.api.types.is_numeric_dtype(data[safe])
+    integer = pd.api.types.is_integer_dtype(data[safe])
+    axis = alt.Axis(tickMinStep=1, format="d") if integer else alt.Axis()
     base = alt.Chart(data).encode(
-        x=alt.X(f"{safe}:{'Q' if numeric else 'N'}", title=x),
+        x=alt.X(f"{safe}:{'Q' if numeric else 'N'}", title=x, axis=axis),
         y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
         color=alt.Color("sweep:N", legend=alt.Legend(orient="bottom", title=None)),
         tooltip=["run_id:N", alt.Tooltip(f"{safe}", title=x), alt.Tooltip(f"{y}:Q", format=".4f")])

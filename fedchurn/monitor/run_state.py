@@ -150,6 +150,12 @@ class RunState:
         end = self.ended_at or now or datetime.now(UTC)
         return max(0.0, (end - self.started_at).total_seconds())
 
+    def idle_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds since the run's newest event (a running run that stays idle has stalled)."""
+        if self.last_event_at is None:
+            return None
+        return max(0.0, ((now or datetime.now(UTC)) - self.last_event_at).total_seconds())
+
     def aggregated_rounds(self) -> list[RoundState]:
         """Rounds with a global model, in round order."""
         return [self.rounds[n] for n in sorted(self.rounds) if self.rounds[n].aggregated is not None]

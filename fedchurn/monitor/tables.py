@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from fedchurn.monitor.memo import per_run_version
-from fedchurn.monitor.run_state import RunState, finite
+from fedchurn.monitor.run_state import RUNNING, RunState, finite
 from fedchurn.monitor.summary import (
     reference_centralized,
     reference_local,
@@ -49,10 +49,11 @@ def runs_frame(runs: dict[str, RunState], now: datetime | None = None) -> pd.Dat
             "num_clients": run.num_clients if run.num_clients is not None
             else config_value(run.config, "num_clients"),
             "final_auc": run.final_auc(),
+            "idle_s": run.idle_seconds(now) if run.status == RUNNING else None,
             "error": run.error or "",
         })
     columns = ["run_id", "status", "started", "elapsed_s", "rounds", "data", "partition",
-               "num_clients", "strategy", "engine", "final_auc", "error"]
+               "num_clients", "strategy", "engine", "final_auc", "idle_s", "error"]
     frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
         return frame

@@ -34,18 +34,15 @@ class StreamlitServer:
              "--browser.gatherUsageStats", "false"],
             cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise TimeoutError("streamlit did not become healthy")
+    def healthy(self) -> bool:
+        """True once the server answers its health check (raises if it died)."""
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {self.proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.proc.poll() is None:

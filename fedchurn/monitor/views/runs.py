@@ -37,10 +37,17 @@ def render(store: MonitorStore) -> None:
     cols[1].metric("running", int(counts.get(RUNNING, 0)))
     cols[2].metric("finished", int(counts.get(FINISHED, 0)))
     cols[3].metric("failed", int(counts.get(FAILED, 0)))
+    stale_after = store.settings.stale_after_seconds
     for row in frame[frame["status"] == RUNNING].head(5).itertuples():
         auc = "–" if pd.isna(row.final_auc) else f"{row.final_auc:.4f}"
-        st.info(f"**Running now:** `{row.run_id}`, round {row.rounds}, federated AUC {auc}, "
-                f"{row.elapsed_s or 0:.0f} s elapsed", icon=":material/autorenew:")
+        text = (f"`{row.run_id}`, round {row.rounds}, federated AUC {auc}, "
+                f"{row.elapsed_s or 0:.0f} s elapsed")
+        if row.idle_s is not None and row.idle_s > stale_after:
+            st.warning(f"**Stalled?** {text}; no event for {row.idle_s / 60:.0f} min and no "
+                       "run_finished / run_failed: the server may have died.",
+                       icon=":material/hourglass_disabled:")
+        else:
+            st.info(f"**Running now:** {text}", icon=":material/autorenew:")
     failed = frame[frame["status"] == FAILED]
     for row in failed.head(5).itertuples():
         st.error(f"**{row.run_id}** failed: {row.error}", icon=":material/error:")
@@ -49,12 +56,13 @@ def render(store: MonitorStore) -> None:
     st.dataframe(
         _styled(frame), hide_index=True, key="runs_table",
         column_order=["run_id", "detail", "status", "started", "elapsed_s", "rounds", "final_auc",
-                      "data", "partition", "num_clients", "strategy", "engine", "audit", "error"],
+                      "data", "partition", "num_clients", "strategy", "engine", "audit", "idle_s", "error"],
         column_config={
             "detail": st.column_config.LinkColumn("detail", display_text="open ↗", width="small"),
             "started": st.column_config.DatetimeColumn("started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "elapsed_s": st.column_config.NumberColumn("elapsed (s)", format="%.1f"),
             "final_auc": st.column_config.NumberColumn("final federated AUC", format="%.4f"),
+            "idle_s": st.column_config.NumberColumn("s since last event", format="%.0f"),
         })
     st.caption(f"{store.status.events_read} events read from `{store.status.topic_prefix}.*` "
                f"at `{store.status.bootstrap}`; refreshed every {store.settings.refresh_seconds:g} s.")

@@ -22,7 +22,8 @@ def render(store: MonitorStore) -> None:
     jobs = groups[sweep]
     frame = sweep_frame(jobs, sweep)
     keys = swept_keys(jobs) or ["num_clients"]
-    st.caption("swept: " + ", ".join(f"`{k}`" for k in keys))
+    st.caption("swept: " + ", ".join(f"`{k}`" for k in keys) + " · wall time is the run's own "
+               "`summary.wall_time_s` when it reports one, else run_started → run_finished")
     st.dataframe(frame, hide_index=True, key="sweep_table")
     for key in keys:
         left, right = st.columns(2)

@@ -82,3 +82,12 @@ def test_audit_labels_spend_a_time_budget_then_fill_in_from_the_memo():
     assert audit_labels(runs, budget_s=0.0) == ["PASS", CHECKING]  # the first one always runs
     assert audit_labels(runs, budget_s=10.0) == ["PASS", "PASS"]
     assert audit_labels(runs, budget_s=0.0) == ["PASS", "PASS"]  # cached verdicts are free
+
+
+def test_runs_frame_reports_idle_time_of_running_runs_only():
+    events = recorded_run("fin", num_rounds=1) + [
+        e for e in recorded_run("live", num_rounds=2) if e.type != "run_finished"]
+    runs = build_runs(events)
+    later = runs["live"].last_event_at + timedelta(minutes=5)
+    frame = tables.runs_frame(runs, now=later).set_index("run_id")
+    assert frame.loc["live", "idle_s"] == pytest.approx(300) and pd.isna(frame.loc["fin", "idle_s"])
