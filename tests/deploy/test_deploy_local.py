@@ -24,19 +24,20 @@ def site_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def flower_processes() -> list[str]:
-    """Command lines of running Flower processes started from this venv (zombies excluded)."""
+def processes_of(state: Path) -> list[str]:
+    """Live processes of one deployment: every component runs with FLWR_HOME inside `state`
+    (children inherit it), which tells them apart from other Flower processes on the machine."""
+    marker = f"FLWR_HOME={state}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            alive = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            if alive and marker in (entry / "environ").read_bytes():
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
         except OSError:
             continue
-        if state != "Z" and ("flower-super" in cmd or "flwr-" in cmd or "warm_superexec" in cmd):
-            found.append(cmd)
     return found
 
 
@@ -47,14 +48,13 @@ def run_events(bootstrap: str, run_name: str) -> list:
 
 def test_tls_auth_deployment_mirrors_to_kafka_and_verifies(site_data: Path, tmp_path: Path,
                                                           kafka_broker) -> None:
-    before = set(flower_processes())
     result = deploy(DeployOptions(
         data_dir=site_data, state_dir=tmp_path / "state", rounds=2, tls=True, auth=True,
         bootstrap=kafka_broker.bootstrap, dashboard_port=free_port(), round_timeout=90,
         run_name=f"deploy-tls-{os.getpid()}", timeout=600))
     assert result.status == "finished:completed", (tmp_path / "state" / "logs").as_posix()
     assert result.participants == [3, 3] and len(result.round_seconds) == 2
-    assert result.leftovers == [] and set(flower_processes()) <= before
+    assert result.leftovers == [] and processes_of(tmp_path / "state") == []
     assert result.audit_ok is True and result.events > 0
     assert audit_main(["verify", "--run", result.run_name, "--bootstrap", kafka_broker.bootstrap]) == 0
     events = run_events(kafka_broker.bootstrap, result.run_name)
@@ -76,6 +76,7 @@ def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Pa
         kill_at_round=2, run_name=f"deploy-kill-{os.getpid()}", timeout=900))
     assert result.status == "finished:completed"
     assert result.killed_site == 2 and result.leftovers == []
+    assert processes_of(tmp_path / "state") == []
     assert result.participants[0] == 3 and result.participants[1:] and max(result.participants[1:]) == 2
     events = run_events(kafka_broker.bootstrap, result.run_name)
     rejected = [e for e in events if e.type == "reply_rejected"]
