@@ -80,16 +80,36 @@ def validate_frame(
             "or in data.categorical / data.numeric to use them"
         )
     target = _target_to_binary(frame[schema.target].astype(str).str.strip(), schema, source)
+    features = clean_features(frame, schema, source)
+    return ChurnData(features.reset_index(drop=True), target, schema, source, fingerprint)
+
+
+def clean_features(frame: pd.DataFrame, schema: DatasetSchema, source: str = "input") -> pd.DataFrame:
+    """The schema's feature columns of `frame` (raw CSV strings or typed), cleaned for the model.
+
+    Categorical blanks become MISSING_CATEGORY; numeric text is parsed (bad text is an error
+    naming the lines), and blanks the schema gives a meaning to (`blank_fill`) are filled.
+    """
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    missing = [c for c in schema.feature_columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: missing columns {missing} (schema {schema.name!r} needs "
+                        f"{list(schema.feature_columns)})")
     features = pd.DataFrame(index=frame.index)
     for column in schema.categorical:
         values = frame[column].astype(str).str.strip()
         features[column] = values.mask(values == "", MISSING_CATEGORY)
     for column in schema.numeric:
         features[column] = _numeric_column(frame[column], column, schema, source)
-    return ChurnData(features.reset_index(drop=True), target, schema, source, fingerprint)
+    return features
 
 
 def _numeric_column(values: pd.Series, column: str, schema: DatasetSchema, source: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype(float)
+        if column in schema.blank_fill:
+            numbers = numbers.fillna(schema.blank_fill[column])
+        return numbers
     text = values.astype(str).str.strip()
     blank = text == ""
     numbers = pd.to_numeric(text.mask(blank, None), errors="coerce")

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from fedchurn.feature_spec import FeatureSpec
-from fedchurn.loading import MISSING_CATEGORY
+from fedchurn.loading import clean_features
 from fedchurn.model import apply_params, make_classifier
 from fedchurn.schema import DatasetSchema
 
@@ -40,41 +40,7 @@ class FeatureSpecTransformer(TransformerMixin, BaseEstimator):
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         spec = FeatureSpec.from_json(self.spec_json)
-        return spec.transform(clean_feature_columns(frame, self.schema), source="scoring input")
-
-
-def clean_feature_columns(frame: pd.DataFrame, schema: DatasetSchema,
-                          source: str = "input") -> pd.DataFrame:
-    """The schema's feature columns cleaned as `fedchurn.loading` cleans training rows."""
-    frame = frame.rename(columns=lambda c: str(c).strip())
-    missing = [c for c in schema.feature_columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnsError(f"{source}: missing columns {missing} needed by the model "
-                                  f"(it expects {list(schema.feature_columns)})")
-    cleaned = pd.DataFrame(index=frame.index)
-    for column in schema.categorical:
-        values = frame[column].astype(str).str.strip()
-        cleaned[column] = values.mask(values == "", MISSING_CATEGORY)
-    for column in schema.numeric:
-        cleaned[column] = _numeric(frame[column], column, schema, source)
-    return cleaned
-
-
-def _numeric(values: pd.Series, column: str, schema: DatasetSchema, source: str) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype(float)
-    else:
-        text = values.astype(str).str.strip()
-        blank = text == ""
-        numbers = pd.to_numeric(text.mask(blank, None), errors="coerce")
-        bad = numbers.isna() & ~blank
-        if bad.any():
-            lines = (np.flatnonzero(bad.to_numpy()) + 2)[:10].tolist()
-            raise ValueError(f"{source}: column {column!r} must be numeric; text "
-                             f"{text[bad].head(3).tolist()} on line(s) {lines}")
-    if column in schema.blank_fill:
-        numbers = numbers.fillna(schema.blank_fill[column])
-    return numbers.astype(float)
+        return spec.transform(clean_features(frame, self.schema, "scoring input"), source="scoring input")
 
 
 def build_pipeline(spec: FeatureSpec, schema: DatasetSchema, arrays: list[np.ndarray],

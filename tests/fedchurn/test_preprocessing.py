@@ -80,6 +80,7 @@ def test_summaries_hold_no_rows_and_spec_round_trips() -> None:
     spec = build_feature_spec([summary], [client_histograms(frame, SCHEMA, ranges)], SCHEMA)
     again = FeatureSpec.from_json(spec.to_json())
     assert again == spec and again.fingerprint == spec.fingerprint
+    assert again.feature_names == spec.feature_names
     other = federated_feature_spec([_frame(["basic", "silver"], rng, 30)], SCHEMA, "median")
     assert other.fingerprint != spec.fingerprint
 
