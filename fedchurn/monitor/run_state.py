@@ -73,6 +73,7 @@ class RunState:
     summary: dict[str, Any] | None = None
     error: str | None = None
     rounds: dict[int, RoundState] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # events that could not be folded in
     events: list[Event] = field(default_factory=list, repr=False)  # as applied, for the auditor
     event_ids: set[str] = field(default_factory=set, repr=False)
     max_seq: int = -1
@@ -91,8 +92,11 @@ class RunState:
         if self.last_event_at is None or at > self.last_event_at:
             self.last_event_at = at
         handler = getattr(self, f"_on_{event.type}", None)
-        if handler is not None:
-            handler(event.payload, at)
+        try:
+            if handler is not None:
+                handler(event.payload, at)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # valid schema, odd values
+            self.problems.append(f"seq {event.seq} ({event.type}) not shown: {type(exc).__name__}: {exc}")
         return True
 
     def _round(self, number: int) -> RoundState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from fedchurn.monitor.settings import MonitorSettings
 from fedchurn.monitor.store import MonitorStore
 
 RUN_PARAM = "run"
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,8 +53,14 @@ def live(render: Callable[[MonitorStore], None]) -> None:
         with st.spinner("Reading events from Kafka…"):
             store.refresh()
         if feed_banner(store):
-            with store.lock:
-                render(store)
+            try:
+                with store.lock:
+                    render(store)
+            except Exception as exc:  # noqa: BLE001 - a banner, never a stack trace on the page
+                log.exception("rendering %s failed", render.__module__)
+                st.error(f"This page could not be drawn from the events read so far "
+                         f"({type(exc).__name__}: {str(exc)[:200]}). It is retried on the next "
+                         "refresh; the dashboard log has the details.", icon=":material/error:")
 
     _body()
 

@@ -31,6 +31,9 @@ def _headline(run: RunState) -> None:
     cols[5].metric("elapsed", "–" if elapsed is None else f"{elapsed:.1f} s")
     if run.status == FAILED:
         st.error(f"Run failed: {run.error}", icon=":material/error:")
+    if run.problems:
+        st.warning(f"{len(run.problems)} event(s) of this run could not be shown: "
+                   + "; ".join(run.problems[:3]), icon=":material/warning:")
 
 
 def _performance(run: RunState) -> None:

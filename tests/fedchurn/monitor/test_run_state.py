@@ -91,3 +91,12 @@ def test_runs_frame_reports_idle_time_of_running_runs_only():
     later = runs["live"].last_event_at + timedelta(minutes=5)
     frame = tables.runs_frame(runs, now=later).set_index("run_id")
     assert frame.loc["live", "idle_s"] == pytest.approx(300) and pd.isna(frame.loc["fin", "idle_s"])
+
+
+def test_odd_payload_values_are_reported_not_raised():
+    from kafka_bridge.events import Event
+
+    run = RunState("odd")
+    odd = Event(run_id="odd", seq=3, type="round_started", payload={"round": 1, "sampled_nodes": 5})
+    assert run.apply(odd) is True and "round_started" in run.problems[0]
+    assert run.apply(recorded_run("odd", num_rounds=1)[0]) and run.status == RUNNING
