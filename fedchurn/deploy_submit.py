@@ -29,6 +29,9 @@ import tomli_w
 from fedchurn.deploy_procs import DeployError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The Flower app `flwr run` bundles: the checkout, or (installed package, e.g. in the image)
+# the working directory, /app in docker/Dockerfile.
+APP_DIR = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
 CONNECTION = "fedchurn"
 
 
@@ -58,7 +61,7 @@ class FlwrCli:
     home: Path
     address: str
     root_certificates: Path | None = None  # None: insecure
-    app_dir: Path = REPO_ROOT
+    app_dir: Path = APP_DIR
     env: Mapping[str, str] | None = None
 
     def write_connection(self) -> None:
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--round-timeout", type=float, default=120.0)
     parser.add_argument("--run-name", default="")
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("FLWR_HOME", "/tmp/flwr-home")))
+    parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="the Flower app to run")
     parser.add_argument("--wait", action="store_true", help="wait for the run and print its log")
     parser.add_argument("--timeout", type=float, default=3600.0)
     return parser
@@ -157,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     manifest = json.loads(args.manifest.read_text())
-    cli = FlwrCli(args.home, args.superlink, args.root_certificates)
+    cli = FlwrCli(args.home, args.superlink, args.root_certificates, args.app_dir)
     cli.write_connection()
     if args.register_keys:
         for site in range(int(manifest["sites"])):
