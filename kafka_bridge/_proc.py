@@ -8,9 +8,12 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,26 @@ def terminate(pid: int, timeout: float, proc: subprocess.Popen | None = None) ->
 
 
 def parent_death_signal() -> None:
-    """In a child before exec: ask Linux for SIGTERM when the parent dies (no orphans)."""
+    """In a child before exec: ask Linux for SIGTERM when the parent dies (no orphans).
+
+    Linux means the parent *thread*: spawn with `popen_from_lasting_thread`, or the child
+    dies as soon as a short-lived thread that started it returns.
+    """
     import ctypes
 
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def popen_from_lasting_thread(*args: Any, **kwargs: Any) -> subprocess.Popen:
+    """`subprocess.Popen(*args, **kwargs)` run by one worker thread that lives as long as the
+    process. PR_SET_PDEATHSIG fires when the thread that forked the child exits, so a broker
+    started from a helper thread (a test's outage script) was SIGTERMed right after it."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-bridge-spawner")
+    return _spawner.submit(subprocess.Popen, *args, **kwargs).result()

@@ -21,6 +21,7 @@ from kafka_bridge._proc import (
     free_port,
     parent_death_signal,
     pid_alive,
+    popen_from_lasting_thread,
     port_free,
     terminate,
 )
@@ -166,7 +167,8 @@ class LocalBroker:
                f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}",
                "-cp", f"{self.lib_dir}/*", "kafka.Kafka", str(props)]
         with open(self.log_file, "ab") as out:
-            self._proc = subprocess.Popen(
+            spawn = popen_from_lasting_thread if self.die_with_parent else subprocess.Popen
+            self._proc = spawn(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 preexec_fn=parent_death_signal if self.die_with_parent else None)
