@@ -133,6 +133,10 @@ def bench(bootstrap: str, args: argparse.Namespace) -> None:
         print(f"{name:<12} {first:>8.2f} {rerun:>13.3f} {fresh:>19.3f}")
     worst = max(max(r[2], r[3]) for r in rows)
     print(f"\nworst warm page load {worst:.3f} s: {'within' if worst < 2 else 'OVER'} the 2 s budget")
+    from fedchurn.monitor.settings import MonitorSettings
+    from fedchurn.monitor.ui import get_store
+
+    get_store(MonitorSettings.load()).close()  # the shared reader, before the broker goes away
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ LIFECYCLE_ROUND = 0  # runs-topic events (start / finish / failure) belong to no
 class FlowStats:
     """Accumulates transport facts of every event read; latency only for events read live."""
 
-    def __init__(self, latency_window: int = 5000, lag_window: int = 600) -> None:
+    def __init__(self, latency_window: int = 2000, lag_window: int = 600) -> None:
         # (run_id, topic, round) -> [messages, bytes]
         self.counts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
         self.latencies: deque[tuple[str, str, float, float]] = deque(maxlen=latency_window)

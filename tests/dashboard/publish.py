@@ -55,7 +55,16 @@ def send_raw(bootstrap: str, topic: str, value: bytes) -> None:
 
 
 def chart_data(chart) -> pd.DataFrame:
-    """The data frame behind an AppTest Vega-Lite chart element."""
+    """The data frame behind an AppTest Vega-Lite chart element (inline values or Arrow)."""
+    import json
+
+    spec = json.loads(chart.proto.spec)
+    values = (spec.get("data") or {}).get("values")
+    if values is None:
+        values = next((layer["data"]["values"] for layer in spec.get("layer", [])
+                       if "values" in layer.get("data", {})), None)
+    if values is not None:
+        return pd.DataFrame(values)
     import pyarrow as pa
 
     return pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()

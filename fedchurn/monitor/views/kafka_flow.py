@@ -35,8 +35,10 @@ def render(store: MonitorStore) -> None:
     per_round = short(flow.per_round(run_id))
     if not per_round.empty:
         left, right = st.columns(2)
-        left.altair_chart(charts.flow_bars(per_round, "messages", "messages per round"), key="flow_msgs")
-        right.altair_chart(charts.flow_bars(per_round, "bytes", "bytes per round"), key="flow_bytes")
+        left.vega_lite_chart(charts.spec(charts.flow_bars(per_round, "messages", "messages per round")),
+                             width="stretch", key="flow_msgs")
+        right.vega_lite_chart(charts.spec(charts.flow_bars(per_round, "bytes", "bytes per round")),
+                              width="stretch", key="flow_bytes")
     left, right = st.columns(2)
     with left:
         frame = short(flow.latency_frame(run_id))
@@ -44,12 +46,12 @@ def render(store: MonitorStore) -> None:
             st.info("Latency is measured on events that arrive while the dashboard is open "
                     "(history read at start-up is not live).")
         else:
-            st.altair_chart(charts.latency_chart(frame), key="flow_latency")
+            st.vega_lite_chart(charts.spec(charts.latency_chart(frame)), width="stretch", key="flow_latency")
             st.dataframe(latency, hide_index=True, key="flow_latency_table")
     with right:
         lag = short(flow.lag_frame())
         if not lag.empty:
-            st.altair_chart(charts.lag_chart(lag), key="flow_lag")
+            st.vega_lite_chart(charts.spec(charts.lag_chart(lag)), width="stretch", key="flow_lag")
     st.caption(f"Reader: `{status.bootstrap}`, last poll {status.last_poll_s or 0:.2f} s, "
                f"{status.refreshes} polls, {flow.backlog_events} events at start-up, "
                f"{flow.live_events} live.")

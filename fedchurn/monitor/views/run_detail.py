@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedchurn.monitor import charts, tables
+from fedchurn.monitor import run_charts, tables
 from fedchurn.monitor.audit_status import audit_label, audit_rounds_frame, run_verdict
 from fedchurn.monitor.run_state import FAILED, RunState
 from fedchurn.monitor.store import MonitorStore
-from fedchurn.monitor.summary import summary_curve
 from fedchurn.monitor.ui import pick_run
 
 
@@ -36,22 +35,24 @@ def _headline(run: RunState) -> None:
                    + "; ".join(run.problems[:3]), icon=":material/warning:")
 
 
+def _chart(chart_spec: dict, key: str) -> None:
+    st.vega_lite_chart(chart_spec, width="stretch", key=key)
+
+
 def _performance(run: RunState) -> None:
-    auc = tables.metric_per_round(run, "auc")
-    if auc.empty:
+    auc = run_charts.auc_spec(run)
+    if auc is None:
         st.info("No aggregated round yet: the AUC chart fills in as rounds finish.")
     else:
-        st.altair_chart(charts.metric_chart(auc, "ROC-AUC per round on the shared held-out test set",
-                                            "ROC-AUC"), key="auc_chart")
-        fed = auc[auc["model"] == tables.FEDERATED]
+        _chart(auc, "auc_chart")
+        fed = tables.metric_per_round(run, "auc")
+        fed = fed[fed["model"] == tables.FEDERATED]
         planned = tables.config_value(run.config, "num_rounds") or "?"
-        if not fed.empty:
-            st.caption(f"federated AUC plotted for {len(fed)} of {planned} rounds; latest "
-                       f"{fed['value'].iloc[-1]:.4f} (round {int(fed['round'].iloc[-1])})")
-    loss = tables.loss_per_round(run)
-    if not loss.empty:
-        st.altair_chart(charts.metric_chart(loss, "log-loss per round (lower is better)", "log-loss"),
-                        key="loss_chart")
+        st.caption(f"federated AUC plotted for {len(fed)} of {planned} rounds; latest "
+                   f"{fed['value'].iloc[-1]:.4f} (round {int(fed['round'].iloc[-1])})")
+    loss = run_charts.loss_spec(run)
+    if loss is not None:
+        _chart(loss, "loss_chart")
 
 
 def _round_log(run: RunState) -> None:
@@ -65,28 +66,26 @@ def _clients(run: RunState) -> None:
     series = tables.client_metric_series(run)
     if not series.empty:
         metric = st.selectbox("client metric", sorted(series["metric"].unique()), key="client_metric")
-        chosen = series[series["metric"] == metric]
-        st.altair_chart(charts.series_chart(chosen, f"{metric} per round, per client", metric,
-                                            color="client"), key="client_metric_chart")
+        chart_spec = run_charts.client_metric_spec(run, metric)
+        if chart_spec is not None:
+            _chart(chart_spec, "client_metric_chart")
 
 
 def _final_model(run: RunState) -> None:
     left, right = st.columns(2)
     for column, kind in ((left, "roc"), (right, "pr")):
-        curve = summary_curve(run.summary, kind)
+        chart_spec = run_charts.curve_spec(run, kind)
         with column:
-            if curve is None:
+            if chart_spec is None:
                 st.info(f"No {kind.upper()} curve points in this run's summary "
                         f"(`summary.curves.{kind}`); they arrive with run_finished.")
             else:
-                x, y = list(curve.values())
-                auc = tables.headline(run)["federated_auc"] if kind == "roc" else None
-                st.altair_chart(charts.curve_chart(x, y, kind, auc), key=f"{kind}_curve")
-    coefs = tables.top_coefficients(run, 15)
-    if coefs.empty:
+                _chart(chart_spec, f"{kind}_curve")
+    coefs = run_charts.coefficient_spec(run, 15)
+    if coefs is None:
         st.info("No global coefficients mirrored yet.")
     else:
-        st.altair_chart(charts.coefficient_chart(coefs), key="coef_chart")
+        _chart(coefs, "coef_chart")
 
 
 def _audit(run: RunState) -> None:

@@ -64,5 +64,6 @@ def render(store: MonitorStore) -> None:
             "final_auc": st.column_config.NumberColumn("final federated AUC", format="%.4f"),
             "idle_s": st.column_config.NumberColumn("s since last event", format="%.0f"),
         })
-    st.caption(f"{store.status.events_read} events read from `{store.status.topic_prefix}.*` "
+    n = store.status.events_read
+    st.caption(f"{n} event{'' if n == 1 else 's'} read from `{store.status.topic_prefix}.*` "
                f"at `{store.status.bootstrap}`; refreshed every {store.settings.refresh_seconds:g} s.")

@@ -27,7 +27,7 @@ def render(store: MonitorStore) -> None:
     st.dataframe(frame, hide_index=True, key="sweep_table")
     for key in keys:
         left, right = st.columns(2)
-        left.altair_chart(charts.sweep_chart(frame, key, "final_auc", "final federated AUC"),
-                          key=f"sweep_auc_{key}")
-        right.altair_chart(charts.sweep_chart(frame, key, "wall_time_s", "wall time (s)"),
-                           key=f"sweep_time_{key}")
+        auc = charts.sweep_chart(frame, key, "final_auc", "final federated AUC")
+        wall = charts.sweep_chart(frame, key, "wall_time_s", "wall time (s)")
+        left.vega_lite_chart(charts.spec(auc), width="stretch", key=f"sweep_auc_{key}")
+        right.vega_lite_chart(charts.spec(wall), width="stretch", key=f"sweep_time_{key}")
