@@ -74,7 +74,7 @@ class EventProducer:
         return True
 
     def stats(self) -> dict[str, int]:
-        """{"delivered", "spooled", "pending"} counts (see EVENTS.md, "Delivery")."""
+        """{"delivered", "spooled", "pending"} counts (see the README, "Delivery guarantees")."""
         return {"delivered": self.delivered, "spooled": self.spooled,
                 "pending": self.spool.pending_count}
 
