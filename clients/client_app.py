@@ -31,6 +31,7 @@ from clients.local_training import (
     participation_problem,
     train_locally,
 )
+from clients.privacy import train_mods
 from fedchurn.preprocessing import client_histograms, client_summary
 
 
@@ -59,7 +60,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         text = json.dumps(client_histograms(node.train.features, node.train.schema, ranges))
         return _reply(msg, info={P.HISTOGRAMS: text, P.PARTITION_ID: partition_id})
 
-    @app.train()
+    @app.train(mods=train_mods())  # DP clipping / secure-aggregation masking when asked
     def train(msg: Message, context: Context) -> Message:
         settings = settings_of(context)
         partition_id, data_path = node_identity(context.node_config)

@@ -27,6 +27,7 @@ def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) ->
             "train_metrics": record.train_metrics,
             "evaluate_metrics": record.evaluate_metrics,
             "seconds": record.durations.get("round"),
+            **({"privacy": record.privacy} if getattr(record, "privacy", None) else {}),
         })
     return rows
 

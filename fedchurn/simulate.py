@@ -37,6 +37,7 @@ from fedchurn.results import (
     write_results,
 )
 from strategy.console_progress import ConsoleProgress
+from strategy.privacy_setup import privacy_summary, with_resolved_privacy
 from strategy.round_hooks import RoundObserver
 from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
 
@@ -85,6 +86,7 @@ def run_job(
     # 4. reference numbers (centralized and local-only) on the same spec the sites will agree
     spec = experiment.feature_spec(str(cfg["imputation"]))
     reference = compute_baselines(experiment, spec, float(cfg["C"]))
+    cfg = with_resolved_privacy(cfg, len(experiment.parts))  # privacy=dp: z calibrated to ε
     # 5. the apps
     outcome = ServerOutcome()
     plan = ServerPlan(
@@ -95,7 +97,8 @@ def run_job(
         strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
         timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
         config=public_config(cfg), reference=observer_reference(reference),
-        code_version=code_version(),
+        code_version=code_version(), privacy=dict(cfg.get("privacy") or {}),
+        secure=dict(cfg.get("secure") or {}),
     )
     if observers is None:
         observers = build_configured_observers(cfg, run_id)
@@ -130,6 +133,7 @@ def run_job(
                                    (outcome.agreement.rejected if outcome.agreement else [])],
         "rounds": rounds,
         "final": final,
+        "privacy": privacy_summary(cfg.get("privacy"), outcome.records),
         "reference": reference,
         "timing": {"wall_s": time.perf_counter() - started, "setup_s": setup_s,
                    "federation_s": federation_s, "federation_cpu_s": federation_cpu_s,

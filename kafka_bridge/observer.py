@@ -123,7 +123,7 @@ class KafkaObserver:
             "participants": [u.node_id for u in updates],
             "num_examples": int(sum(u.num_examples for u in updates)),
             "rejected": len(record.rejected), "evaluate_rejected": len(evaluate_rejected),
-            "durations": record.durations})
+            "durations": record.durations, **_privacy_fields(record)})
 
     def run_finished(self, summary: dict[str, Any]) -> None:
         """Emit `run_finished`, then flush and close (delivery counts in `last_stats`)."""
@@ -134,3 +134,16 @@ class KafkaObserver:
         """Emit `run_failed`, then flush and close."""
         self._emit("run_failed", {"error": str(error)})
         self.close()
+
+
+def _privacy_fields(record: RoundRecord) -> dict[str, Any]:
+    """`privacy` (DP figures after the round) and, under secure aggregation, the only facts the
+    server learned: who was summed and the total of their row counts."""
+    out: dict[str, Any] = {}
+    if getattr(record, "privacy", None):
+        out["privacy"] = record.privacy
+    secure = getattr(record, "secure", None)
+    if secure:
+        out.update(participants=list(secure["participants"]),
+                   num_examples=int(secure["num_examples"]), secure_aggregation=True)
+    return out

@@ -183,6 +183,9 @@ def verify_events(events: list[Event], run_id: str | None = None,
     ordered = _check_envelope(v, events)
     started = next((e for e in ordered if e.type == "run_started"), None)
     mirrored = bool(started and started.payload.get("mirror_client_updates", True))
+    from kafka_bridge.verify_private import PrivateAudit
+
+    private = PrivateAudit.from_started(started)  # privacy=dp / secure=secagg: other checks
     per_round: dict[int, list[Event]] = defaultdict(list)
     for e in ordered:
         if e.round is not None:
@@ -196,9 +199,12 @@ def verify_events(events: list[Event], run_id: str | None = None,
                 v.notes.append(f"round {r} ended without an aggregation (no accepted update)")
                 continue
         try:
-            v.rounds.append(_check_round(r, group, mirrored))
+            v.rounds.append(private.check_round(r, group) if private
+                            else _check_round(r, group, mirrored))
         except Exception as exc:  # noqa: BLE001 - adversarial input must not crash the audit
             v.rounds.append(RoundVerdict(round=r, problems=[f"cannot check: {exc!r}"]))
+    if private is not None:
+        v.notes.extend(private.notes)
     if not mirrored:
         v.notes.append("client updates were mirrored as digests only "
                        "(mirror_client_updates=false): the weighted averages and the update "

@@ -59,6 +59,12 @@ class RoundRecord:
     durations: dict[str, float]  # seconds: "train", "evaluate", "round"
     # Optional (added by the strategy owner): evaluation replies not used, with reasons.
     evaluate_rejected: list[Rejection] = field(default_factory=list)
+    # Optional (strategy.privacy): DP figures after this round's release: epsilon, delta,
+    # noise_multiplier, clipping_norm, sampling_rate, ... (None without privacy=dp).
+    privacy: dict[str, Any] | None = None
+    # Optional (strategy.secure): what secure aggregation revealed: participants (node ids
+    # whose masked vectors were summed) and num_examples (the unmasked total); no update values.
+    secure: dict[str, Any] | None = None
 
 
 class RoundObserver(Protocol):

@@ -24,6 +24,7 @@ from strategy.feature_queries import FeatureAgreement, agree_feature_spec
 from strategy.fedavg import ChurnFedAvg
 from strategy.model_artifact import save_model
 from strategy.observer_hub import ObserverHub
+from strategy.privacy_setup import private_strategy
 from strategy.round_hooks import RoundObserver, RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class ServerPlan:
     config: dict[str, Any] = field(default_factory=dict)  # resolved run config, for observers
     reference: dict[str, Any] = field(default_factory=dict)
     code_version: str = "unknown"  # e.g. the git commit, for observers
+    privacy: dict[str, Any] = field(default_factory=dict)  # `privacy` group (strategy.privacy)
+    secure: dict[str, Any] = field(default_factory=dict)  # `secure` group (strategy.secure)
 
 
 @dataclass
@@ -93,11 +96,14 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
         code_version=plan.code_version, feature_names=spec.feature_names,
         spec_fingerprint=spec.fingerprint, num_clients=plan.num_nodes, reference=plan.reference,
     ))
-    strategy = ChurnFedAvg(
+    strategy_args = dict(
         num_features=spec.num_features, spec_fingerprint=spec.fingerprint, hub=hub,
         node_partitions=agreement.node_partitions, sampling_seed=plan.seed,
         **_sampling_arguments(plan.strategy, plan.num_nodes),
     )
+    # privacy=dp / secure=secagg bring their own strategy (wired here until strategy.factory)
+    strategy = (private_strategy(plan.privacy, plan.secure, strategy_args, plan.num_rounds,
+                                 plan.num_nodes) or ChurnFedAvg(**strategy_args))
     test_x = spec.transform(plan.test.features, source="server test set")
 
     def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:

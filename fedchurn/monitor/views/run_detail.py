@@ -6,6 +6,7 @@ import streamlit as st
 
 from fedchurn.monitor import run_charts, tables
 from fedchurn.monitor.audit_status import audit_label, audit_rounds_frame, run_verdict
+from fedchurn.monitor.privacy import epsilon_spec, privacy_badge
 from fedchurn.monitor.run_state import FAILED, RunState
 from fedchurn.monitor.store import MonitorStore
 from fedchurn.monitor.ui import pick_run
@@ -33,6 +34,9 @@ def _headline(run: RunState) -> None:
     if run.problems:
         st.warning(f"{len(run.problems)} event(s) of this run could not be shown: "
                    + "; ".join(run.problems[:3]), icon=":material/warning:")
+    badge = privacy_badge(run)
+    if badge:
+        st.info(badge, icon=":material/shield_lock:")
 
 
 def _chart(chart_spec: dict, key: str) -> None:
@@ -53,6 +57,9 @@ def _performance(run: RunState) -> None:
     loss = run_charts.loss_spec(run)
     if loss is not None:
         _chart(loss, "loss_chart")
+    epsilon = epsilon_spec(run)
+    if epsilon is not None:
+        _chart(epsilon, "epsilon_chart")
 
 
 def _round_log(run: RunState) -> None:
