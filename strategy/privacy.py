@@ -148,18 +148,9 @@ class DPChurnFedAvg(ChurnFedAvg):
         """
         state = self._state(server_round)
         previous = [np.asarray(a, dtype=np.float64).copy() for a in state.global_arrays]
-        self._previous = previous
-        arrays, metrics = super().aggregate_train(server_round, replies)
-        if arrays is None:  # no accepted update: aggregate_updates was not called
-            state.global_arrays, _ = self._release(server_round, previous, [])
+        super().aggregate_train(server_round, replies)  # validation, bookkeeping, train metrics
+        state.global_arrays, _ = self._release(server_round, previous, state.updates)
         return ArrayRecord(state.global_arrays), MetricRecord(state.train_metrics)
-
-    def aggregate_updates(self, server_round: int, updates: list[ClientUpdate]
-                          ) -> tuple[list[np.ndarray], dict[str, float]]:
-        """Clip every delta (again), then the noisy uniform mean; metrics as ChurnFedAvg."""
-        _, metrics = super().aggregate_updates(server_round, updates)
-        new_global, _ = self._release(server_round, self._previous, updates)
-        return new_global, metrics
 
     def _release(self, server_round: int, previous: list[np.ndarray],
                  updates: list[ClientUpdate]) -> tuple[list[np.ndarray], int]:
