@@ -14,7 +14,7 @@ from strategy.round_hooks import RoundRecord
 def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) -> list[dict]:
     """One entry per round, round 0 being the initial (all-zero) model."""
     rows = [{"round": 0, **{k: initial_metrics.get(k) for k in METRIC_NAMES},
-             "participants": 0, "rejected": 0, "rejections": [], "seconds": 0.0}]
+             "participants": 0, "rejected": 0, "rejections": [], "missing": [], "seconds": 0.0}]
     for record in records:
         rows.append({
             "round": record.server_round,
@@ -23,6 +23,8 @@ def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) ->
             "rejected": len(record.rejected),
             "rejections": [{"node_id": r.node_id, "partition_id": r.partition_id,
                             "reason": r.reason} for r in record.rejected],
+            "missing": [{"node_id": r.node_id, "partition_id": r.partition_id,
+                         "reason": r.reason} for r in getattr(record, "missing", [])],
             "evaluate_rejected": len(record.evaluate_rejected),
             "train_metrics": record.train_metrics,
             "evaluate_metrics": record.evaluate_metrics,

@@ -31,6 +31,8 @@ class ConsoleProgress:
         total = f"/{self.num_rounds}" if self.num_rounds else ""
         auc = record.server_metrics.get("auc", float("nan"))
         rejected = f"  rejected {len(record.rejected)}" if record.rejected else ""
+        missing = getattr(record, "missing", None)
+        rejected += f"  missing {len(missing)}" if missing else ""
         self._print(f"round {record.server_round:>3}{total}  participants "
                     f"{len(record.updates):>3}/{len(record.sampled_nodes):<3}{rejected}  "
                     f"test AUC {auc:.4f}  ({record.durations.get('round', 0.0):.2f} s)")

@@ -30,7 +30,7 @@ from flwr.serverapp.strategy.strategy_utils import sample_nodes
 from clients import protocol as P
 from strategy.aggregation import weighted_average, weighted_metrics
 from strategy.observer_hub import ObserverHub
-from strategy.reply_checks import check_evaluate_reply, check_train_reply
+from strategy.reply_checks import DROPOUT_MARKER, check_evaluate_reply, check_train_reply
 from strategy.round_hooks import ClientUpdate, Rejection, RoundRecord
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class _RoundState:
     sampled_nodes: list[int] = field(default_factory=list)
     updates: list[ClientUpdate] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    missing: list[Rejection] = field(default_factory=list)
     evaluate_rejected: list[Rejection] = field(default_factory=list)
     train_metrics: dict[str, float] = field(default_factory=dict)
     evaluate_metrics: dict[str, float] = field(default_factory=dict)
@@ -52,7 +53,16 @@ class _RoundState:
 
 
 class ChurnFedAvg(FedAvg):
-    """FedAvg for the churn model: [coef (1, d), intercept (1,)] weighted by `num-examples`."""
+    """FedAvg for the churn model: [coef (1, d), intercept (1,)] weighted by `num-examples`.
+
+    Subclasses (`strategy.factory` builds them) change one step through the hooks
+    `train_content` (what a train message holds), `check_reply` (validation of one reply) and
+    `aggregate_updates` (accepted updates -> new global arrays and train metrics); the round
+    state, rejections, missing nodes and observers stay here. `aggregation` names the rule
+    for observers (the Kafka mirror and its auditor).
+    """
+
+    aggregation = "fedavg"
 
     def __init__(
         self,
@@ -96,8 +106,13 @@ class ChurnFedAvg(FedAvg):
         self._round.sampled_nodes = nodes
         self.hub.round_started(server_round, nodes)
         config[P.SERVER_ROUND] = server_round
-        record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
+        record = self.train_content(server_round, arrays, config)
         return self._construct_messages(record, nodes, MessageType.TRAIN)
+
+    def train_content(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord
+                      ) -> RecordDict:
+        """The content of this round's train messages (hook: extra keys or records)."""
+        return RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -117,11 +132,20 @@ class ChurnFedAvg(FedAvg):
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        """Validate, then average the accepted updates; (None, None) if none is accepted."""
+        """Validate, then aggregate the accepted updates; (None, None) if none is accepted.
+
+        Sampled nodes that sent nothing (or, on Flower's simulation engine, raised the
+        simulated dropout of `clients.behaviour`) are recorded as `missing`, not rejected.
+        """
         state = self._state(server_round)
         replies = sorted(replies, key=lambda m: m.metadata.src_node_id)
         for msg in replies:
-            outcome = check_train_reply(msg, self.expected_shapes, self.spec_fingerprint)
+            if msg.has_error() and DROPOUT_MARKER in str(msg.error.reason or ""):
+                state.missing.append(self._with_partition(Rejection(
+                    int(msg.metadata.src_node_id),
+                    "no reply (simulated dropout, reported as an error by this engine)")))
+                continue
+            outcome = self.check_reply(msg)
             if isinstance(outcome, Rejection):
                 state.rejected.append(self._with_partition(outcome))
             else:
@@ -129,19 +153,30 @@ class ChurnFedAvg(FedAvg):
                     outcome.partition_id = self.node_partitions.get(outcome.node_id)
                 state.updates.append(outcome)
         answered = {m.metadata.src_node_id for m in replies}
-        state.rejected += [self._with_partition(Rejection(n, "no reply before the timeout"))
-                           for n in state.sampled_nodes if n not in answered]
-        for rejection in state.rejected:
+        state.missing += [self._with_partition(Rejection(n, "no reply before the timeout"))
+                          for n in state.sampled_nodes if n not in answered]
+        for rejection in state.rejected + state.missing:
             log.warning("round %d: dropped node %d (partition %s): %s", server_round,
                         rejection.node_id, rejection.partition_id, rejection.reason)
         state.durations["train"] = time.perf_counter() - state.phase_started
         if not state.updates:
             log.warning("round %d: no usable update; the global model is unchanged", server_round)
             return None, None
-        weights = [u.num_examples for u in state.updates]
-        state.global_arrays = weighted_average(weights, [u.arrays for u in state.updates])
-        state.train_metrics = weighted_metrics(weights, [u.metrics for u in state.updates])
+        state.global_arrays, state.train_metrics = self.aggregate_updates(server_round,
+                                                                          state.updates)
         return ArrayRecord(state.global_arrays), MetricRecord(state.train_metrics)
+
+    def check_reply(self, msg: Message) -> ClientUpdate | Rejection:
+        """One train reply -> an accepted update or a Rejection (hook)."""
+        return check_train_reply(msg, self.expected_shapes, self.spec_fingerprint)
+
+    def aggregate_updates(self, server_round: int, updates: list[ClientUpdate]
+                          ) -> tuple[list[np.ndarray], dict[str, float]]:
+        """New global [coef, intercept] and train metrics from the accepted updates (hook);
+        here the exact sample-weighted average (`strategy.aggregation`)."""
+        weights = [u.num_examples for u in updates]
+        return (weighted_average(weights, [u.arrays for u in updates]),
+                weighted_metrics(weights, [u.metrics for u in updates]))
 
     def aggregate_evaluate(
         self, server_round: int, replies: Iterable[Message]
@@ -190,7 +225,8 @@ class ChurnFedAvg(FedAvg):
         state.durations["round"] = time.perf_counter() - state.started
         record = RoundRecord(
             server_round=server_round, sampled_nodes=state.sampled_nodes,
-            updates=state.updates, rejected=state.rejected,
+            updates=state.updates, rejected=state.rejected, missing=state.missing,
+            aggregation=self.aggregation,
             global_arrays=[a.copy() for a in state.global_arrays],
             train_metrics=state.train_metrics, evaluate_metrics=state.evaluate_metrics,
             server_metrics={k: float(v) for k, v in server_metrics.items()},

@@ -15,6 +15,11 @@ from flwr.app import ConfigRecord, Message, MetricRecord
 from clients import protocol as P
 from strategy.round_hooks import ClientUpdate, Rejection
 
+# Text of the exception a ClientApp raises to simulate a dropout (`clients.behaviour`); engines
+# that turn exceptions into error replies carry it in the error reason, so the strategy can
+# count the node as missing rather than as a faulty reply.
+DROPOUT_MARKER = "simulated dropout of partition"
+
 
 def check_train_reply(
     msg: Message, expected_shapes: list[tuple[int, ...]], spec_fingerprint: str

@@ -65,6 +65,11 @@ class RoundRecord:
     # Optional (strategy.secure): what secure aggregation revealed: participants (node ids
     # whose masked vectors were summed) and num_examples (the unmasked total); no update values.
     secure: dict[str, Any] | None = None
+    # Optional: sampled nodes that sent no train reply (dropouts, timeouts); not in `rejected`.
+    missing: list[Rejection] = field(default_factory=list)
+    # Optional: how the global model was formed: "fedavg" (sample-weighted average, also
+    # FedProx), "median", "trimmed_mean", "krum", "newton" (updates are gradients/Hessians).
+    aggregation: str = "fedavg"
 
 
 class RoundObserver(Protocol):

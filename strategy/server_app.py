@@ -20,11 +20,11 @@ from clients import protocol as P
 from fedchurn.loading import ChurnData
 from fedchurn.metrics import binary_metrics
 from fedchurn.model import predict_proba, zero_params
+from strategy.factory import StrategyContext, build_strategy
 from strategy.feature_queries import FeatureAgreement, agree_feature_spec
-from strategy.fedavg import ChurnFedAvg
 from strategy.model_artifact import save_model
 from strategy.observer_hub import ObserverHub
-from strategy.privacy_setup import private_strategy
+from strategy.privacy_setup import private_strategy  # noqa: F401 - registers its wrapper
 from strategy.round_hooks import RoundObserver, RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
@@ -96,14 +96,14 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
         code_version=plan.code_version, feature_names=spec.feature_names,
         spec_fingerprint=spec.fingerprint, num_clients=plan.num_nodes, reference=plan.reference,
     ))
-    strategy_args = dict(
-        num_features=spec.num_features, spec_fingerprint=spec.fingerprint, hub=hub,
-        node_partitions=agreement.node_partitions, sampling_seed=plan.seed,
-        **_sampling_arguments(plan.strategy, plan.num_nodes),
+    context = StrategyContext(
+        options=plan.strategy, num_features=spec.num_features,
+        spec_fingerprint=spec.fingerprint, hub=hub, node_partitions=agreement.node_partitions,
+        sampling_seed=plan.seed, C=plan.C, num_nodes=plan.num_nodes, num_rounds=plan.num_rounds,
+        sampling=_sampling_arguments(plan.strategy, plan.num_nodes), plan=plan,
     )
-    # privacy=dp / secure=secagg bring their own strategy (wired here until strategy.factory)
-    strategy = (private_strategy(plan.privacy, plan.secure, strategy_args, plan.num_rounds,
-                                 plan.num_nodes) or ChurnFedAvg(**strategy_args))
+    # privacy=dp / secure=secagg: the wrapper strategy.privacy_setup registers swaps them in
+    strategy = build_strategy(context)
     test_x = spec.transform(plan.test.features, source="server test set")
 
     def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
