@@ -18,6 +18,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.clientapp import ClientApp
 
 from clients import protocol as P
+from clients.behaviour import ClientBehaviour
 from clients.local_data import (
     ClientSettings,
     encoded_node_data,
@@ -31,7 +32,10 @@ from clients.local_training import (
     participation_problem,
     train_locally,
 )
+from clients.newton_payload import newton_payload
 from clients.privacy import train_mods
+from clients.proximal import train_proximal
+from clients.secure import register_secure_handlers
 from fedchurn.preprocessing import client_histograms, client_summary
 
 
@@ -65,6 +69,8 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         settings = settings_of(context)
         partition_id, data_path = node_identity(context.node_config)
         config = msg.content[P.CONFIG]
+        behaviour = ClientBehaviour.from_run_config({**defaults, **dict(context.run_config)})
+        behaviour.check_dropout(partition_id, int(config.get(P.SERVER_ROUND, 0)))
         spec_json = str(config[P.FEATURE_SPEC])
         x_train, y_train, _, _ = encoded_node_data(settings, partition_id, data_path, spec_json)
         info = {P.PARTITION_ID: partition_id,
@@ -73,8 +79,21 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         if problem:
             return _decline(msg, problem, info)
         global_arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
+        if config.get(P.UPDATE_KIND) == P.UPDATE_NEWTON:
+            candidates = msg.content[P.CANDIDATES].to_numpy_ndarrays()[0]
+            metrics = {P.NUM_EXAMPLES: len(y_train),
+                       **local_metrics(global_arrays, x_train, y_train, "train")}
+            return _reply(msg, arrays=newton_payload(candidates, x_train, y_train),
+                          metrics=metrics, info=info)
         C = effective_c(float(config[P.C]), len(y_train), int(config.get(P.TOTAL_EXAMPLES, 0)))
-        arrays = train_locally(global_arrays, x_train, y_train, C, int(config[P.LOCAL_ITERATIONS]))
+        mu = float(config.get(P.PROXIMAL_MU, 0.0))
+        if mu > 0:
+            arrays = train_proximal(global_arrays, x_train, y_train, C,
+                                    int(config[P.LOCAL_ITERATIONS]), mu)
+        else:
+            arrays = train_locally(global_arrays, x_train, y_train, C,
+                                   int(config[P.LOCAL_ITERATIONS]))
+        arrays = behaviour.poison(partition_id, global_arrays, arrays)
         metrics = {P.NUM_EXAMPLES: len(y_train), **local_metrics(arrays, x_train, y_train, "train")}
         return _reply(msg, arrays=arrays, metrics=metrics, info=info)
 
@@ -92,6 +111,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         metrics = {P.NUM_EXAMPLES: len(y_eval), **local_metrics(arrays, x_eval, y_eval, "eval")}
         return _reply(msg, metrics=metrics, info=info)
 
+    register_secure_handlers(app)  # secure=secagg: the per-round key agreement query
     return app
 
 

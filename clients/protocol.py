@@ -10,6 +10,9 @@ Message contents (all keys kebab-case, as Flower spells its own):
 - client -> server, evaluate: `"metrics"` and `"info"`; query: `"info"` holding JSON text.
 - A node that cannot take part answers `status="declined"` with a `reason` and
   `num-examples=0`; it never raises.
+- Newton rounds (`update-kind=newton`): the train message also carries `"candidates"`, and
+  the reply's `"arrays"` are `[losses (m,), gradients (m, d+1), hessians (m, d+1, d+1)]`
+  (`clients.newton_payload`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ TOTAL_EXAMPLES = "total-examples"  # rows at all nodes; > 0 scales C to the glob
 FEATURE_SPEC = "feature-spec"
 SPEC_FINGERPRINT = "spec-fingerprint"
 HISTOGRAM_RANGES = "histogram-ranges"
+PROXIMAL_MU = "proximal-mu"  # FedProx: > 0 adds mu/2 ||theta - theta_global||^2 locally
+UPDATE_KIND = "update-kind"  # absent = parameters; "newton" = loss/gradient/Hessian sums
+UPDATE_NEWTON = "newton"
+CANDIDATES = "candidates"  # Newton: ArrayRecord([thetas (m, d + 1)]) the site evaluates
 
 # Keys in a client's MetricRecord / info ConfigRecord.
 NUM_EXAMPLES = "num-examples"
@@ -52,6 +59,11 @@ TEST_SIZE = "test-size"
 LOCAL_EVAL_FRACTION = "local-eval-fraction"
 MIN_ROWS = "min-rows"
 SINGLE_CLASS = "single-class"  # "train" | "decline"
+# Simulated behaviour (clients.behaviour; tests and benchmarks): seeded dropouts, attacks.
+DROPOUT_RATE = "dropout-rate"
+ATTACK = "attack"  # "none" | "scale" | "sign_flip"
+ATTACK_SCALE = "attack-scale"
+ATTACK_PARTITIONS = "attack-partitions"  # comma-separated partition ids
 
 # Node-config keys (simulation sets the first two; a deployed SuperNode sets data-path).
 NODE_PARTITION_ID = "partition-id"

@@ -24,6 +24,7 @@ from typing import Any
 
 from flwr.clientapp import ClientApp
 
+from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
 from clients.local_data import ClientSettings, load_experiment
 from fedchurn.baselines import compute_baselines
@@ -103,7 +104,8 @@ def run_job(
     if observers is None:
         observers = build_configured_observers(cfg, run_id)
     server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
-    client_app = build_client_app(settings.to_run_config())
+    behaviour = ClientBehaviour.from_client_config(cfg["client"], int(cfg["seed"]))
+    client_app = build_client_app({**settings.to_run_config(), **behaviour.to_run_config()})
     if wrap_client_app is not None:
         client_app = wrap_client_app(client_app)
     # 6. the run

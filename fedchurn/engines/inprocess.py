@@ -4,7 +4,9 @@
 each message an id, hands a private copy (`private_copy`, as Ray's pickling would) to the ClientApp with
 that node's persistent `Context` (node_config `partition-id` / `num-partitions`, as Flower's
 simulation sets it) and stores the reply; a ClientApp exception becomes an error reply,
-as in Flower's simulation worker. Messages run one after another in the calling thread.
+as in Flower's simulation worker, except one marked `drops_reply` (a simulated dropout,
+`clients.behaviour`): that node sends nothing, like a site that went away. Messages run
+one after another in the calling thread.
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ class InProcessGrid(Grid):
                 raise ValueError(f"unknown destination node {message.metadata.dst_node_id}")
             message_id = str(uuid4())
             message.metadata.__dict__["_message_id"] = message_id
-            self._replies[message_id] = self._deliver(private_copy(message))
+            reply = self._deliver(private_copy(message))
+            if reply is not None:
+                self._replies[message_id] = reply
             message_ids.append(message_id)
         return message_ids
 
@@ -95,11 +99,13 @@ class InProcessGrid(Grid):
         """Push messages and return their replies (delivery is synchronous: no waiting)."""
         return self.pull_messages(self.push_messages(messages))
 
-    def _deliver(self, message: Message) -> Message:
+    def _deliver(self, message: Message) -> Message | None:
         context = self._contexts[message.metadata.dst_node_id]
         try:
             reply = self._client_app(message=message, context=context)
         except Exception as ex:  # noqa: BLE001 - reported to the server like Flower does
+            if getattr(ex, "drops_reply", False):
+                return None
             reason = f"{type(ex)}:<'{ex}'>\n{traceback.format_exc(limit=5)}"
             reply = Message(Error(code=ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason=reason),
                             reply_to=message)
