@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from kafka_bridge.config import BridgeConfig
-from kafka_bridge.events import encode_arrays, make_event
+from kafka_bridge.events import array_digest, encode_arrays, make_event
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.spool import Spool, SpoolBusyError
 from strategy.round_hooks import RoundRecord, RunInfo
@@ -96,9 +96,11 @@ class KafkaObserver:
         except Exception:  # noqa: BLE001
             log.exception("kafka bridge: malformed RoundRecord for round %s", r)
             return
+        aggregation = str(getattr(record, "aggregation", "fedavg"))
         for u in updates:
             try:
-                arrays = encode_arrays(u.arrays, include_values=self.config.mirror_client_updates)
+                arrays = (_payload_digest(u.arrays) if aggregation == "newton" else
+                          encode_arrays(u.arrays, include_values=self.config.mirror_client_updates))
             except Exception:  # noqa: BLE001
                 log.exception("kafka bridge: bad arrays from node %s in round %s", u.node_id, r)
                 arrays = {"digest": "", "shapes": []}
@@ -123,7 +125,10 @@ class KafkaObserver:
             "participants": [u.node_id for u in updates],
             "num_examples": int(sum(u.num_examples for u in updates)),
             "rejected": len(record.rejected), "evaluate_rejected": len(evaluate_rejected),
-            "durations": record.durations, **_privacy_fields(record)})
+            "durations": record.durations, **_privacy_fields(record),
+            "aggregation": aggregation,
+            "missing": [{"node_id": m.node_id, "partition_id": m.partition_id, "reason": m.reason}
+                        for m in getattr(record, "missing", None) or []]})
 
     def run_finished(self, summary: dict[str, Any]) -> None:
         """Emit `run_finished`, then flush and close (delivery counts in `last_stats`)."""
@@ -134,6 +139,12 @@ class KafkaObserver:
         """Emit `run_failed`, then flush and close."""
         self._emit("run_failed", {"error": str(error)})
         self.close()
+
+
+def _payload_digest(arrays: list[Any]) -> dict[str, Any]:
+    """A Newton reply ([losses, gradients, Hessians]): digest and shapes, never the values
+    (a Hessian holds the site's feature second moments; see clients.newton_payload)."""
+    return {"digest": array_digest(arrays), "shapes": [list(getattr(a, "shape", ())) for a in arrays]}
 
 
 def _privacy_fields(record: RoundRecord) -> dict[str, Any]:

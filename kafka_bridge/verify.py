@@ -1,4 +1,10 @@
-"""Audit of one run's events: seq gaps, digests, counts, and recomputed FedAvg per round."""
+"""Audit of one run's events: seq gaps, digests, counts, and the recomputed aggregation per round.
+
+The rule comes from the round's `aggregation` field (default: the run config's strategy,
+FedAvg when absent): FedAvg/FedProx rounds are recomputed as the weighted average, median /
+trimmed mean / Krum by `kafka_bridge.verify_rules`; Newton rounds carry gradients and
+Hessians, not weights, so only their digests and counts are checked (and the run says so).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kafka_bridge.events import Event, array_digest, decode_arrays
+from kafka_bridge.verify_rules import ROBUST, WEIGHTED, expected_global
 
 TOLERANCE = 1e-12
 TERMINAL = {"run_finished": "finished", "run_failed": "failed"}
@@ -104,7 +111,8 @@ def _check_envelope(v: RunVerdict, events: list[Event]) -> list[Event]:
     return ordered
 
 
-def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
+def _check_round(r: int, events: list[Event], mirrored: bool,
+                 strategy: dict | None = None) -> RoundVerdict:
     rv = RoundVerdict(round=r)
     updates = [e for e in events if e.type == "client_update"]
     rejections = [e for e in events if e.type == "reply_rejected"
@@ -134,6 +142,9 @@ def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
         rv.digests = f"{bad} bad" if bad else "ok"
         return rv
     agg = aggregated[0].payload
+    strategy = strategy or {}
+    default_rule = {"fedprox": "fedavg"}.get(str(strategy.get("name")), strategy.get("name"))
+    aggregation = str(agg.get("aggregation", default_rule or "fedavg"))
     try:
         global_arrays = decode_arrays(agg)
     except ValueError as exc:
@@ -154,13 +165,16 @@ def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
         rv.problems.append("num_examples differs from the sum over the updates")
     if not updates:
         rv.average = "n/a"
+    elif aggregation not in WEIGHTED + ROBUST:
+        rv.average = f"not checked ({aggregation})"
     elif len(arrays_of) < len(updates):
         rv.average = "not mirrored" if not mirrored or not arrays_of else "MISSING"
         if arrays_of:
             rv.problems.append("some client updates carry values, some do not")
     elif global_arrays is not None:
         try:
-            expected = weighted_average(arrays_of)
+            expected = (weighted_average(arrays_of) if aggregation in WEIGHTED
+                        else expected_global(aggregation, strategy, arrays_of))
             rv.max_abs_diff = max(float(np.max(np.abs(x - y), initial=0.0))
                                   for x, y in zip(expected, global_arrays, strict=True))
             rv.average = "ok" if rv.max_abs_diff <= TOLERANCE else "MISMATCH"
@@ -168,7 +182,8 @@ def _check_round(r: int, events: list[Event], mirrored: bool) -> RoundVerdict:
             rv.average, rv.max_abs_diff = "MISMATCH", float("inf")
             rv.problems.append(f"cannot average: {exc}")
         if rv.average == "MISMATCH" and rv.max_abs_diff != float("inf"):
-            rv.problems.append(f"global model != weighted average (max|diff|={rv.max_abs_diff:.3g})")
+            rule = "weighted average" if aggregation in WEIGHTED else aggregation
+            rv.problems.append(f"global model != {rule} (max|diff|={rv.max_abs_diff:.3g})")
     return rv
 
 
@@ -183,6 +198,9 @@ def verify_events(events: list[Event], run_id: str | None = None,
     ordered = _check_envelope(v, events)
     started = next((e for e in ordered if e.type == "run_started"), None)
     mirrored = bool(started and started.payload.get("mirror_client_updates", True))
+    config = started.payload.get("config") if started else None
+    strategy = config.get("strategy") if isinstance(config, dict) else None
+    strategy = strategy if isinstance(strategy, dict) else {}
     from kafka_bridge.verify_private import PrivateAudit
 
     private = PrivateAudit.from_started(started)  # privacy=dp / secure=secagg: other checks
@@ -200,11 +218,16 @@ def verify_events(events: list[Event], run_id: str | None = None,
                 continue
         try:
             v.rounds.append(private.check_round(r, group) if private
-                            else _check_round(r, group, mirrored))
+                            else _check_round(r, group, mirrored, strategy))
         except Exception as exc:  # noqa: BLE001 - adversarial input must not crash the audit
             v.rounds.append(RoundVerdict(round=r, problems=[f"cannot check: {exc!r}"]))
     if private is not None:
         v.notes.extend(private.notes)
+    unchecked = {rv.round: rv.average[13:-1] for rv in v.rounds
+                 if rv.average.startswith("not checked (")}
+    if unchecked:
+        v.notes.append(f"rounds {sorted(unchecked)}: {sorted(set(unchecked.values()))} is not a "
+                       "weighted average of weights: checked digests and counts only")
     if not mirrored:
         v.notes.append("client updates were mirrored as digests only "
                        "(mirror_client_updates=false): the weighted averages and the update "

@@ -129,8 +129,11 @@ def round_log(run: RunState) -> pd.DataFrame:
         rnd = run.rounds[number]
         agg = rnd.aggregated or {}
         durations = agg.get("durations") or {}
+        missing = [m for m in agg.get("missing") or [] if isinstance(m, dict)]  # optional field
         reasons = sorted({f"train: {rej['reason']}" for rej in rnd.rejections.values()}
-                         | {f"evaluate: {rej['reason']}" for rej in rnd.eval_rejections.values()})
+                         | {f"evaluate: {rej['reason']}" for rej in rnd.eval_rejections.values()}
+                         | {f"missing {client_label(m.get('partition_id'), m.get('node_id'))}: "
+                            f"{m.get('reason', 'no reply')}" for m in missing})
         rows.append({
             "round": number,
             "state": "aggregated" if rnd.aggregated is not None else "in progress",
@@ -138,6 +141,7 @@ def round_log(run: RunState) -> pd.DataFrame:
             "replied": len(rnd.replies) if rnd.replies or not agg else len(agg.get("participants", [])),
             "rejected": max(len(rnd.rejections), int(agg.get("rejected", 0) or 0)),
             "eval_rejected": max(len(rnd.eval_rejections), int(agg.get("evaluate_rejected", 0) or 0)),
+            "missing": len(missing),
             "rejection reasons": "; ".join(reasons),
             "num_examples": agg.get("num_examples", sum(r.num_examples for r in rnd.replies.values())),
             "auc": finite(rnd.server_metrics.get("auc")),
