@@ -29,5 +29,8 @@ def dp_clipping_mod(msg: Message, context: Context, call_next: ClientAppCallable
 
 
 def train_mods() -> list[Mod]:
-    """Mods of the ClientApp's train handler, outermost first."""
-    return [dp_clipping_mod]
+    """Mods of the ClientApp's train handler, outermost first: secure-aggregation masking
+    (clients.secure, which must see the clipped update) around DP clipping."""
+    from clients.secure import secure_aggregation_mod
+
+    return [secure_aggregation_mod, dp_clipping_mod]

@@ -19,7 +19,8 @@ def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) ->
         rows.append({
             "round": record.server_round,
             **{k: record.server_metrics.get(k) for k in METRIC_NAMES},
-            "participants": len(record.updates),
+            "participants": (len(record.secure["participants"]) if getattr(record, "secure", None)
+                             else len(record.updates)),
             "rejected": len(record.rejected),
             "rejections": [{"node_id": r.node_id, "partition_id": r.partition_id,
                             "reason": r.reason} for r in record.rejected],

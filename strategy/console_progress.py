@@ -33,8 +33,11 @@ class ConsoleProgress:
         rejected = f"  rejected {len(record.rejected)}" if record.rejected else ""
         missing = getattr(record, "missing", None)
         rejected += f"  missing {len(missing)}" if missing else ""
+        secure, privacy = getattr(record, "secure", None), getattr(record, "privacy", None)
+        took_part = len(secure["participants"]) if secure else len(record.updates)
+        rejected += f"  ε {privacy['epsilon']:.3g}" if privacy else ""
         self._print(f"round {record.server_round:>3}{total}  participants "
-                    f"{len(record.updates):>3}/{len(record.sampled_nodes):<3}{rejected}  "
+                    f"{took_part:>3}/{len(record.sampled_nodes):<3}{rejected}  "
                     f"test AUC {auc:.4f}  ({record.durations.get('round', 0.0):.2f} s)")
 
     def run_finished(self, summary: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, get_norm
 from strategy.fedavg import ChurnFedAvg
 from strategy.observer_hub import ObserverHub
 from strategy.privacy_accounting import DPSettings, new_accountant, round_event
-from strategy.round_hooks import ClientUpdate, RoundRecord, RunInfo
+from strategy.round_hooks import RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
 CLIP_SLACK = 1e-9  # relative float slack when checking a client-clipped norm
@@ -76,10 +76,11 @@ def exact_sum(arrays_per_site: list[list[np.ndarray]], like: list[np.ndarray]) -
     return out
 
 
-class _PrivacyStampingHub(ObserverHub):
-    """Forwards to the run's hub; stamps each RoundRecord with the round's privacy figures."""
+class StampingHub(ObserverHub):
+    """Forwards to the run's hub; sets `record.<attribute>` from `stamps[attribute][round]`
+    before observers see a round (ChurnFedAvg builds the RoundRecord itself)."""
 
-    def __init__(self, inner: ObserverHub, stamps: dict[int, dict[str, Any]]) -> None:
+    def __init__(self, inner: ObserverHub, stamps: dict[str, dict[int, dict[str, Any]]]) -> None:
         super().__init__()
         self.inner, self.stamps = inner, stamps
 
@@ -90,7 +91,8 @@ class _PrivacyStampingHub(ObserverHub):
         self.inner.round_started(server_round, sampled_nodes)
 
     def round_finished(self, record: RoundRecord) -> None:
-        record.privacy = self.stamps.get(record.server_round)
+        for attribute, by_round in self.stamps.items():
+            setattr(record, attribute, by_round.get(record.server_round))
         self.inner.round_finished(record)
 
     def run_finished(self, summary: dict[str, Any]) -> None:
@@ -98,6 +100,51 @@ class _PrivacyStampingHub(ObserverHub):
 
     def run_failed(self, error: str) -> None:
         self.inner.run_failed(error)
+
+
+class DPMechanism:
+    """The private part of a round: secret Poisson sample, noisy release of a delta sum, ε."""
+
+    def __init__(self, dp: DPSettings) -> None:
+        self.dp = dp
+        # One secret RNG for the Poisson sample and the noise: None -> fresh OS entropy.
+        self._secret = np.random.default_rng(dp.secret_noise_seed)
+        self._accountant = new_accountant(dp.accountant)
+        self.releases = 0
+        self.by_round: dict[int, dict[str, Any]] = {}
+
+    def sample(self, ordered_nodes: list[int]) -> list[int]:
+        """Each node independently with probability q (order kept)."""
+        draws = self._secret.random(len(ordered_nodes))
+        return [n for n, u in zip(ordered_nodes, draws, strict=True) if u < self.dp.sampling_rate]
+
+    def release(self, server_round: int, previous: list[np.ndarray], delta_sum: list[np.ndarray],
+                contributors: int, clipped_here: int = 0) -> list[np.ndarray]:
+        """previous + (delta_sum + N(0, (zS)^2)) / (qN); composes one event into the accountant."""
+        std = self.dp.noise_multiplier * self.dp.clipping_norm
+        noisy = [t + self._secret.normal(0.0, std, size=np.shape(t)) if std > 0 else t
+                 for t in delta_sum]
+        self.releases += 1
+        if self.dp.noise_multiplier > 0:
+            self._accountant.compose(round_event(self.dp.noise_multiplier, self.dp.sampling_rate))
+            epsilon = float(self._accountant.get_epsilon(self.dp.delta))
+        else:
+            epsilon = math.inf
+        self.by_round[server_round] = {
+            "epsilon": epsilon, "delta": self.dp.delta, "releases": self.releases,
+            "noise_multiplier": self.dp.noise_multiplier, "clipping_norm": self.dp.clipping_norm,
+            "sampling_rate": self.dp.sampling_rate, "denominator": self.dp.denominator,
+            "contributors": contributors, "clipped_on_server": clipped_here,
+            "accountant": self.dp.accountant}
+        log.info("round %d: DP release %d, ε=%.4g at δ=%g", server_round, self.releases,
+                 epsilon, self.dp.delta)
+        return [p + s / self.dp.denominator for p, s in zip(previous, noisy, strict=True)]
+
+    @property
+    def epsilon_spent(self) -> float:
+        """ε after the releases so far (0 before the first)."""
+        last = self.by_round.get(max(self.by_round, default=-1))
+        return float(last["epsilon"]) if last else 0.0
 
 
 class DPChurnFedAvg(ChurnFedAvg):
@@ -110,13 +157,9 @@ class DPChurnFedAvg(ChurnFedAvg):
         kwargs["fraction_train"] = dp.sampling_rate
         super().__init__(**kwargs)
         self.dp = dp
+        self.mechanism = DPMechanism(dp)
         self.extra_train_config = dict(extra_train_config or {})  # e.g. FedProx's proximal-mu
-        # One secret RNG for the Poisson sample and the noise: None -> fresh OS entropy.
-        self._secret = np.random.default_rng(dp.secret_noise_seed)
-        self._accountant = new_accountant(dp.accountant)
-        self.releases = 0
-        self.privacy_by_round: dict[int, dict[str, Any]] = {}
-        self.hub = _PrivacyStampingHub(self.hub, self.privacy_by_round)
+        self.hub = StampingHub(self.hub, {"privacy": self.mechanism.by_round})
 
     # ----- sampling: Poisson with rate q, from the secret RNG --------------------------------
     def _sample(self, grid: Grid, fraction: float, min_nodes: int, server_round: int,
@@ -124,9 +167,8 @@ class DPChurnFedAvg(ChurnFedAvg):
         if phase != "train":
             return super()._sample(grid, fraction, min_nodes, server_round, phase)
         _, all_nodes = sample_nodes(grid, self.min_available_nodes, 0)  # waits for nodes
-        ordered = sorted(all_nodes, key=lambda n: (self.node_partitions.get(n, 1 << 62), n))
-        draws = self._secret.random(len(ordered))
-        return [n for n, u in zip(ordered, draws, strict=True) if u < self.dp.sampling_rate]
+        return self.mechanism.sample(
+            sorted(all_nodes, key=lambda n: (self.node_partitions.get(n, 1 << 62), n)))
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -149,13 +191,8 @@ class DPChurnFedAvg(ChurnFedAvg):
         state = self._state(server_round)
         previous = [np.asarray(a, dtype=np.float64).copy() for a in state.global_arrays]
         super().aggregate_train(server_round, replies)  # validation, bookkeeping, train metrics
-        state.global_arrays, _ = self._release(server_round, previous, state.updates)
-        return ArrayRecord(state.global_arrays), MetricRecord(state.train_metrics)
-
-    def _release(self, server_round: int, previous: list[np.ndarray],
-                 updates: list[ClientUpdate]) -> tuple[list[np.ndarray], int]:
         bound, clipped_here, deltas = self.dp.clipping_norm, 0, []
-        for update in updates:
+        for update in state.updates:
             delta, norm = clip_delta(update.arrays, previous, bound)
             if norm > bound * (1 + CLIP_SLACK):
                 clipped_here += 1
@@ -163,32 +200,11 @@ class DPChurnFedAvg(ChurnFedAvg):
                             "the server", server_round, update.node_id, norm, bound)
             update.arrays = [p + d for p, d in zip(previous, delta, strict=True)]  # as used
             deltas.append(delta)
-        total = exact_sum(deltas, previous)
-        std = self.dp.noise_multiplier * bound
-        noisy = [t + self._secret.normal(0.0, std, size=np.shape(t)) if std > 0 else t
-                 for t in total]
-        new_global = [p + s / self.dp.denominator for p, s in zip(previous, noisy, strict=True)]
-        self._account(server_round, len(updates), clipped_here)
-        return new_global, clipped_here
-
-    def _account(self, server_round: int, contributors: int, clipped_here: int) -> None:
-        self.releases += 1
-        if self.dp.noise_multiplier > 0:
-            self._accountant.compose(round_event(self.dp.noise_multiplier, self.dp.sampling_rate))
-            epsilon = float(self._accountant.get_epsilon(self.dp.delta))
-        else:
-            epsilon = math.inf
-        self.privacy_by_round[server_round] = {
-            "epsilon": epsilon, "delta": self.dp.delta, "releases": self.releases,
-            "noise_multiplier": self.dp.noise_multiplier, "clipping_norm": self.dp.clipping_norm,
-            "sampling_rate": self.dp.sampling_rate, "denominator": self.dp.denominator,
-            "contributors": contributors, "clipped_on_server": clipped_here,
-            "accountant": self.dp.accountant}
-        log.info("round %d: DP release %d, ε=%.4g at δ=%g", server_round, self.releases,
-                 epsilon, self.dp.delta)
+        state.global_arrays = self.mechanism.release(
+            server_round, previous, exact_sum(deltas, previous), len(deltas), clipped_here)
+        return ArrayRecord(state.global_arrays), MetricRecord(state.train_metrics)
 
     @property
     def epsilon_spent(self) -> float:
         """ε after the releases so far (0 before the first)."""
-        last = self.privacy_by_round.get(max(self.privacy_by_round, default=-1))
-        return float(last["epsilon"]) if last else 0.0
+        return self.mechanism.epsilon_spent

@@ -48,13 +48,14 @@ def with_resolved_privacy(cfg: Mapping[str, Any], num_sites: int) -> dict[str, A
     """A copy of the run config whose `privacy` group names every number the run will use
     (the calibrated noise multiplier, sampling rate, planned ε); unchanged without DP."""
     out = copy.deepcopy(dict(cfg))
-    secure_mode(out)
-    if privacy_mode(out) != "dp":
-        return out
+    dp_on, secure_on = privacy_mode(out) == "dp", secure_mode(out) == "secagg"
     strategy_name = str((out.get("strategy") or {}).get("name", "fedavg"))
-    if strategy_name not in DP_STRATEGIES:
-        raise ValueError(f"privacy=dp replaces the aggregation with DP-FedAvg; it cannot run "
-                         f"with strategy={strategy_name} (use one of {DP_STRATEGIES})")
+    if (dp_on or secure_on) and strategy_name not in DP_STRATEGIES:
+        raise ValueError(f"privacy=dp / secure=secagg replace the aggregation with (DP-)FedAvg; "
+                         f"they cannot run with strategy={strategy_name} (use one of "
+                         f"{DP_STRATEGIES})")
+    if not dp_on:
+        return out
     q = float((out.get("strategy") or {}).get("fraction_train", 1.0))
     settings = resolve_dp(out["privacy"], num_sites, int(out["num_rounds"]), q)
     public = settings.public()
