@@ -13,10 +13,14 @@ from dp_accounting.privacy_accountant import NeighboringRelation
 
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.audit_cli import main as audit_main
+from kafka_bridge.events import array_digest, make_event
 from kafka_bridge.reader import EventReader
+from kafka_bridge.verify import verify_events
 from strategy.privacy import clip_delta
 from strategy.privacy_accounting import calibrate_noise, epsilon_after
 from strategy.round_hooks import RoundObserver, RoundRecord
+from tests.dashboard.publish import chart_data
+from tests.dashboard.test_pages import chart_titled, open_page
 from tests.kafka_bridge.helpers import unique_prefix
 
 SMALL = ["engine=inprocess", "data.num_rows=1500", "num_clients=4", "num_rounds=3", "privacy=dp"]
@@ -128,7 +132,8 @@ def test_privacy_is_off_by_default():
 
 
 @pytest.mark.kafka
-def test_kafka_carries_epsilon_and_the_audit_passes(running_kafka, tmp_path, capsys):
+def test_kafka_carries_epsilon_audit_passes_and_dashboard_shows_it(running_kafka, tmp_path, capsys,
+                                                                   monkeypatch):
     prefix = unique_prefix()
     bridge = ["bridge=kafka", f"bridge.bootstrap_servers={running_kafka.bootstrap}",
               f"bridge.topic_prefix={prefix}", f"bridge.spool_dir={tmp_path / 'spool'}"]
@@ -149,3 +154,21 @@ def test_kafka_carries_epsilon_and_the_audit_passes(running_kafka, tmp_path, cap
     out = capsys.readouterr().out
     assert code == 0, out
     assert "noise ok" in out and "differential privacy" in out
+    # The auditor notices a release without its noise (the noise-free average, digest redone).
+    updates = [e.payload for e in events if e.type == "client_update" and e.round == 2]
+    previous = np.asarray(aggregated[0]["coef"])
+    deltas = sum(np.asarray(u["coef"]) - previous for u in updates)
+    agg = next(e for e in events if e.type == "round_aggregated" and e.round == 2)
+    coef = previous + deltas / aggregated[1]["privacy"]["denominator"]
+    arrays = [coef, np.asarray(agg.payload["intercept"])]
+    forged = make_event(agg.run_id, agg.seq, agg.type,
+                        {**agg.payload, "coef": coef.tolist(), "digest": array_digest(arrays)})
+    verdict = verify_events([forged if e is agg else e for e in events])
+    assert not verdict.ok and "noise" in " ".join(verdict.rounds[1].problems)
+    at = open_page(monkeypatch, running_kafka.bootstrap, prefix, "app_pages/run_detail.py",
+                   run=f"dp-{prefix}")
+    assert any("client-level DP: ε = " in i.value and "δ = 1e-05" in i.value for i in at.info)
+    epsilon = chart_data(chart_titled(at, "privacy spent: ε per round"))
+    spent = epsilon[epsilon["series"] == "ε spent"]
+    assert list(spent["round"]) == [1, 2, 3]
+    assert list(spent["value"]) == pytest.approx(results["privacy"]["epsilon_per_round"])

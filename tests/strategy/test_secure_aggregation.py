@@ -10,7 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from clients import secure as S
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.audit_cli import main as audit_main
+from kafka_bridge.events import make_event
 from kafka_bridge.reader import EventReader
+from kafka_bridge.verify import verify_events
 from strategy.round_hooks import RoundRecord
 from strategy.secure import SecureChurnFedAvg
 from tests.kafka_bridge.helpers import unique_prefix
@@ -136,3 +138,12 @@ def test_kafka_carries_only_aggregates_and_the_audit_passes(running_kafka, tmp_p
     out = capsys.readouterr().out
     assert code == 0, out
     assert "sum only (secure)" in out and "secure aggregation" in out
+    # A per-client update showing up in a secure run is a finding, not a pass.
+    leaked = make_event(events[0].run_id, len(events) - 1, "client_update", {
+        "round": 1, "node_id": 1, "partition_id": 0, "num_examples": 10, "metrics": {},
+        "digest": "0" * 64, "shapes": [[1, 2], [1]]})
+    verdict = verify_events([*events[:-1], leaked,
+                             make_event(events[0].run_id, len(events), "run_finished",
+                                        events[-1].payload)])
+    assert not verdict.problems  # the envelope is fine ...
+    assert not verdict.ok and "must never be mirrored" in " ".join(verdict.rounds[0].problems)
