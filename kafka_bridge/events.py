@@ -80,7 +80,12 @@ def to_jsonable(obj: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON; floats are repr-exact, NaN/±inf are tagged objects."""
-    return json.dumps(to_jsonable(obj), allow_nan=False, ensure_ascii=False,
+    return _encode(to_jsonable(obj))
+
+
+def _encode(plain: Any) -> bytes:
+    """`dumps` of an object that is already plain JSON types (see `to_jsonable`)."""
+    return json.dumps(plain, allow_nan=False, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
 
 
@@ -160,8 +165,10 @@ class Event:
                 "payload": self.payload}
 
     def to_bytes(self) -> bytes:
-        """Wire format: UTF-8 JSON (see the README, "Kafka events")."""
-        return dumps(self.to_dict())
+        """Wire format: UTF-8 JSON (see the README, "Kafka events"). Events from `make_event`
+        keep the bytes it validated (their payload is never mutated): the spool reuses them."""
+        data = self.__dict__.get("_wire")
+        return data if data is not None else dumps(self.to_dict())
 
     @property
     def round(self) -> int | None:
@@ -172,7 +179,9 @@ class Event:
 def make_event(run_id: str, seq: int, type: str, payload: dict[str, Any]) -> Event:
     """Build and validate an event (the payload is normalised to plain JSON types)."""
     event = Event(run_id=run_id, seq=seq, type=type, payload=to_jsonable(payload))
-    parse_event(event.to_bytes())  # the reader's rules: fail at the producer, not at the auditor
+    data = _encode(event.to_dict())  # the payload is plain already
+    parse_event(data)  # the reader's rules: fail at the producer, not at the auditor
+    object.__setattr__(event, "_wire", data)  # not a field: eq/repr/replace ignore it
     return event
 
 
