@@ -1,6 +1,6 @@
 """Telco AUC against the client-level DP budget ε (privacy=dp), next to plain FedAvg and centralized.
 
-Fixed command (about 3 min on 2 cores, in-process engine):
+Fixed command (about 4 min on 2 cores, in-process engine):
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python scripts/bench_dp.py
 

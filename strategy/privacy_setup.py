@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clients import protocol as P
 from strategy.fedavg import ChurnFedAvg
-from strategy.privacy_accounting import DPSettings, resolve_dp
 from strategy.round_hooks import RoundRecord
+
+if TYPE_CHECKING:  # dp-accounting is imported only when privacy=dp is asked for
+    from strategy.privacy_accounting import DPSettings
 
 PRIVACY_MODES = ("none", "dp")
 SECURE_MODES = ("none", "secagg")
@@ -41,6 +43,8 @@ def secure_mode(cfg: Mapping[str, Any] | None) -> str:
 def dp_settings(privacy: Mapping[str, Any], num_sites: int, rounds: int,
                 sampling_rate: float) -> DPSettings:
     """DPSettings of a (resolved or raw) `privacy=dp` group."""
+    from strategy.privacy_accounting import resolve_dp
+
     return resolve_dp(privacy, num_sites, rounds, sampling_rate)
 
 
@@ -57,7 +61,7 @@ def with_resolved_privacy(cfg: Mapping[str, Any], num_sites: int) -> dict[str, A
     if not dp_on:
         return out
     q = float((out.get("strategy") or {}).get("fraction_train", 1.0))
-    settings = resolve_dp(out["privacy"], num_sites, int(out["num_rounds"]), q)
+    settings = dp_settings(out["privacy"], num_sites, int(out["num_rounds"]), q)
     public = settings.public()
     public["secret_noise_seed"] = out["privacy"].get("secret_noise_seed")  # redacted on output
     out["privacy"] = {**out["privacy"], **public, "name": "dp"}
