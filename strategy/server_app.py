@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from clients import protocol as P
 from fedchurn.loading import ChurnData
-from fedchurn.metrics import binary_metrics
+from fedchurn.metrics import binary_metrics, curve_points
 from fedchurn.model import predict_proba, zero_params
 from strategy.factory import StrategyContext, build_strategy
 from strategy.feature_queries import FeatureAgreement, agree_feature_spec
@@ -87,6 +88,7 @@ def build_server_app(plan: ServerPlan, observers: Sequence[RoundObserver] = (),
 
 def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: ServerOutcome) -> None:
     """The server's steps: spec -> observers -> rounds -> final model."""
+    started = time.perf_counter()
     schema = plan.test.schema
     agreement = agree_feature_spec(grid, plan.num_nodes, schema, plan.imputation, plan.timeout)
     outcome.agreement = agreement
@@ -129,6 +131,8 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
     last = strategy.records[-1].server_metrics if strategy.records else outcome.initial_metrics
     hub.run_finished({"run_id": plan.run_id, "rounds": len(strategy.records),
                       "final_server_metrics": last,
+                      "curves": curve_points(plan.test.target, predict_proba(final, test_x)),
+                      "wall_time_s": time.perf_counter() - started,
                       "model_path": str(outcome.model_path or "")})
 
 
