@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -27,7 +28,7 @@ from typing import Any
 
 import tomli_w
 
-from fedchurn.deploy_procs import DeployError, ProcessSet, free_port, wait_for_port, wait_for_text
+from fedchurn.deploy_procs import DeployError, ProcessSet, free_port, wait_for_port
 from fedchurn.deploy_submit import run_config_from_manifest
 from fedchurn.deploy_topology import Topology
 
@@ -81,12 +82,15 @@ class DeployResult:
 
 def run_config(opts: DeployOptions, manifest: dict[str, Any], bootstrap: str | None) -> dict[str, Any]:
     """The `flwr run --run-config` file: data settings from the split, paths on this machine."""
+    from fedchurn.simulate import code_version
+
     kafka = {"kafka-bootstrap": bootstrap or "",
              "kafka-spool-dir": str(opts.state_dir / "spool") if bootstrap else ""}
     return run_config_from_manifest(
         manifest, test_path=str(opts.data_dir / "test.csv"), rounds=opts.rounds,
         min_nodes=opts.min_nodes, round_timeout=opts.round_timeout, run_name=opts.run_name,
-        output_dir=str(opts.state_dir / "output"), extra={**kafka, **opts.run_config})
+        output_dir=str(opts.state_dir / "output"), code_version=code_version(),
+        extra={**kafka, **opts.run_config})
 
 
 def deploy(opts: DeployOptions) -> DeployResult:
@@ -135,10 +139,8 @@ def deploy(opts: DeployOptions) -> DeployResult:
         cfg_file.write_text(tomli_w.dumps(run_config(opts, manifest, result.bootstrap)))
         result.flower_run_id = topo.cli.run(cfg_file)
         print(f"run {opts.run_name}: Flower run {result.flower_run_id} submitted", flush=True)
-        if opts.kill_site is not None:
-            node = procs.get(f"supernode-{opts.kill_site}")
-            wait_for_text(node, "Receiving: train message", opts.timeout, count=opts.kill_at_round)
-            procs.kill(node.name)
+        if opts.kill_site is not None and _wait_for_round(topo, procs, result.flower_run_id, opts):
+            procs.kill(f"supernode-{opts.kill_site}")
             result.killed_site = opts.kill_site
             print(f"killed supernode-{opts.kill_site} in round {opts.kill_at_round}", flush=True)
         result.status = topo.cli.wait(result.flower_run_id, opts.timeout,
@@ -196,6 +198,20 @@ def audit(bootstrap: str, run_name: str, timeout: float = 60.0) -> tuple[int, bo
     return len(events), bool(verdict.ok)
 
 
+def _wait_for_round(topo: Topology, procs: ProcessSet, run_id: str, opts: DeployOptions) -> bool:
+    """Wait until the site to kill has received its `kill_at_round`-th train message; False if
+    the run ended first."""
+    node = procs.get(f"supernode-{opts.kill_site}")
+    deadline = time.monotonic() + opts.timeout
+    while time.monotonic() < deadline:
+        if node.log.read_text(errors="replace").count("Receiving: train message") >= opts.kill_at_round:
+            return True
+        if topo.cli.status(run_id).startswith("finished"):
+            return False
+        time.sleep(1)
+    raise DeployError(f"round {opts.kill_at_round} did not start within {opts.timeout:.0f} s")
+
+
 def _check_alive(procs: ProcessSet, name: str) -> None:
     if not procs.get(name).alive():
         raise DeployError(f"{name} died:\n{procs.get(name).tail()}")
@@ -242,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         round_timeout=args.round_timeout, kill_site=args.kill_site,
         kill_at_round=args.kill_at_round, run_name=args.run_name, run_config=extra,
         timeout=args.timeout, hold=args.hold)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the topology on SIGTERM too
     try:
         result = deploy(opts)
     except DeployError as err:

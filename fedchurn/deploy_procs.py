@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -52,6 +53,7 @@ class ProcessSet:
             process = subprocess.Popen(
                 list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=cwd, env=dict(env or self.env), start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         managed = Managed(name, process, log)
         self.started.append(managed)
@@ -88,6 +90,14 @@ class ProcessSet:
             if _wait(lambda m=managed, p=pids: not _group_exists(m.pgid) and not _alive(p), 5) is False:
                 survivors.append(managed.name)
         return survivors
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the launcher dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def _signal_group(pgid: int, sig: int) -> None:

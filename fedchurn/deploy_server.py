@@ -90,6 +90,7 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
         timeout=float(run_config.get("round-timeout", 600.0)),
         output_dir=Path(output_dir) if output_dir else None,
         config={**dict(run_config), "flower-run-id": str(flower_run_id)},
+        code_version=str(run_config.get("code-version", "") or "unknown"),
     )
 
 

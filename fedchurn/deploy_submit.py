@@ -37,7 +37,7 @@ CONNECTION = "fedchurn"
 
 def run_config_from_manifest(manifest: Mapping[str, Any], *, test_path: str, rounds: int,
                              min_nodes: int = 2, round_timeout: float = 120.0,
-                             run_name: str = "", output_dir: str = "",
+                             run_name: str = "", output_dir: str = "", code_version: str = "",
                              extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run config for the site files the manifest describes (keys of [tool.flwr.app.config])."""
     min_nodes = min(min_nodes, int(manifest["sites"]))
@@ -48,7 +48,7 @@ def run_config_from_manifest(manifest: Mapping[str, Any], *, test_path: str, rou
         "seed": int(manifest["seed"]), "test-size": float(manifest["test_size"]),
         "min-train-nodes": min_nodes, "min-evaluate-nodes": min_nodes,
         "min-available-nodes": min_nodes, "round-timeout": float(round_timeout),
-        "test-path": test_path, "output-dir": output_dir,
+        "test-path": test_path, "output-dir": output_dir, "code-version": code_version,
     }
     config.update(extra or {})
     return config
@@ -169,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_name = args.run_name or f"compose-{time.strftime('%Y%m%d-%H%M%S')}"
     config = run_config_from_manifest(manifest, test_path=args.test_path, rounds=args.rounds,
                                       min_nodes=args.min_nodes, round_timeout=args.round_timeout,
-                                      run_name=run_name, output_dir=args.output_dir)
+                                      run_name=run_name, output_dir=args.output_dir,
+                                      code_version=os.environ.get("FEDCHURN_CODE_VERSION", ""))
     config_file = args.home / "run-config.toml"
     config_file.write_text(tomli_w.dumps(config))
     run_id = cli.run(config_file)

@@ -43,5 +43,7 @@ def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
     assert len(plan.test) == manifest["test_rows"]
     assert plan.strategy["min_available_nodes"] == 3
     assert server_plan({**cfg, "run-name": ""}, 123).run_id == "flwr-123"
+    assert plan.code_version == "unknown"
+    assert server_plan({**cfg, "code-version": "abc1234"}, 1).code_version == "abc1234"
     with pytest.raises(ValueError, match="test-path"):
         server_plan({**cfg, "test-path": ""}, 1)
