@@ -29,7 +29,7 @@ from typing import Any
 import tomli_w
 
 from fedchurn.deploy_procs import DeployError, ProcessSet, free_port, wait_for_port
-from fedchurn.deploy_submit import run_config_from_manifest
+from fedchurn.deploy_submit import parse_entries, run_config_from_manifest
 from fedchurn.deploy_topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -237,19 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kill-at-round", type=int, default=2)
     parser.add_argument("--run-name", default="")
     parser.add_argument("--run-config", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="extra run-config entries (JSON values), e.g. local-iterations=20")
+                        help="extra run-config entries, e.g. local-iterations=20 "
+                        "strategy-config='{\"name\": \"fedprox\"}'")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--hold", action="store_true", help="keep everything up until Ctrl-C")
     args = parser.parse_args(argv)
     if args.auth and not args.tls:
         parser.error("--auth needs --tls (Flower refuses SuperNode authentication without TLS)")
-    extra = {}
-    for item in args.run_config:
-        key, _, value = item.partition("=")
-        try:
-            extra[key] = json.loads(value)
-        except json.JSONDecodeError:
-            extra[key] = value
+    extra = parse_entries(args.run_config)
     opts = DeployOptions(
         data_dir=args.data, state_dir=args.state_dir, rounds=args.rounds,
         isolation=args.isolation, tls=args.tls, auth=args.auth, certs_dir=args.certs_dir,

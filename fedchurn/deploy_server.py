@@ -74,7 +74,10 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
     if not test_path:
         raise ValueError("run config `test-path` must name the server's held-out test.csv")
     test = load_dataset({**json.loads(settings.data_config), "path": test_path})
-    strategy = {key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS if key in run_config}
+    # conf/strategy/* as JSON (name and its options), then the sampling keys of the run config
+    strategy = dict(json.loads(str(run_config.get("strategy-config", "") or "{}")))
+    strategy.update({key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS
+                     if key in run_config})
     output_dir = str(run_config.get("output-dir", ""))
     return ServerPlan(
         run_id=str(run_config.get("run-name", "")) or f"flwr-{flower_run_id}",

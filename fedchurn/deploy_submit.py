@@ -138,6 +138,19 @@ class FlwrCli:
         return self(["log", run_id, CONNECTION, "--show"])
 
 
+def parse_entries(items: Sequence[str]) -> dict[str, Any]:
+    """KEY=VALUE run-config entries; numbers and booleans as JSON, everything else as text."""
+    entries: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        entries[key] = value if isinstance(parsed, dict | list) else parsed
+    return entries
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m fedchurn.deploy_submit`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -152,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--round-timeout", type=float, default=120.0)
     parser.add_argument("--run-name", default="")
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("FLWR_HOME", "/tmp/flwr-home")))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="more run-config entries, e.g. local-iterations=20")
     parser.add_argument("--app-dir", type=Path, default=APP_DIR, help="the Flower app to run")
     parser.add_argument("--wait", action="store_true", help="wait for the run and print its log")
     parser.add_argument("--timeout", type=float, default=3600.0)
@@ -170,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = run_config_from_manifest(manifest, test_path=args.test_path, rounds=args.rounds,
                                       min_nodes=args.min_nodes, round_timeout=args.round_timeout,
                                       run_name=run_name, output_dir=args.output_dir,
-                                      code_version=os.environ.get("FEDCHURN_CODE_VERSION", ""))
+                                      code_version=os.environ.get("FEDCHURN_CODE_VERSION", ""),
+                                      extra=parse_entries(args.set))
     config_file = args.home / "run-config.toml"
     config_file.write_text(tomli_w.dumps(config))
     run_id = cli.run(config_file)

@@ -83,7 +83,10 @@ def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Pa
     # (a `reply_rejected` event) or not at all (listed as `missing` in `round_aggregated`)
     failures = [e.payload for e in events if e.type == "reply_rejected"]
     failures += [m for e in events if e.type == "round_aggregated" for m in e.payload.get("missing", [])]
-    assert failures and {f["partition_id"] for f in failures} == {2}
+    # (Flower's "node unavailable" error reply comes from the SuperLink, node id 1, so the
+    # strategy cannot name the site there; the missing-reply entry does)
+    assert 2 in {f["partition_id"] for f in failures}
+    assert {f["partition_id"] for f in failures} <= {2, None}
     assert events[-1].type == "run_finished"
     assert verify_events(events, result.run_name).ok
     # what the dashboard shows for this run: its round log counts the dropped node

@@ -41,9 +41,21 @@ def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
     plan = server_plan(cfg, 123)
     assert plan.run_id == "r1" and plan.num_rounds == 4 and plan.num_nodes == 3
     assert len(plan.test) == manifest["test_rows"]
-    assert plan.strategy["min_available_nodes"] == 3
+    assert plan.strategy["min_available_nodes"] == 3 and plan.strategy["name"] == "fedavg"
+    prox = server_plan({**cfg, "strategy-config": '{"name": "fedprox", "proximal_mu": 0.1}'}, 1)
+    assert prox.strategy["name"] == "fedprox" and prox.strategy["proximal_mu"] == 0.1
     assert server_plan({**cfg, "run-name": ""}, 123).run_id == "flwr-123"
     assert plan.code_version == "unknown"
     assert server_plan({**cfg, "code-version": "abc1234"}, 1).code_version == "abc1234"
     with pytest.raises(ValueError, match="test-path"):
         server_plan({**cfg, "test-path": ""}, 1)
+
+
+def test_run_config_entries_from_the_command_line() -> None:
+    from fedchurn.deploy_submit import parse_entries
+
+    entries = parse_entries(["local-iterations=20", "C=0.5", "imputation=mean",
+                             'strategy-config={"name": "fedprox"}', "mirror-client-updates=false"])
+    assert entries == {"local-iterations": 20, "C": 0.5, "imputation": "mean",
+                       "strategy-config": '{"name": "fedprox"}', "mirror-client-updates": False}
+    assert set(entries) <= set(app_defaults())  # `flwr run` accepts only declared keys
