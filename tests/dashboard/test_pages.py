@@ -98,8 +98,11 @@ def test_run_detail_page_shows_curves_log_clients_and_audit(monkeypatch, topics)
     assert list(round_log["replied"]) == [3, 3, 3] and list(round_log["num_examples"]) == [1200] * 3
     assert len(frame_with(at, "outcome", "reason")) == 9
     assert any(s.value == "Audit: PASS" for s in at.success)
-    # the real run's summary carries no curve points yet: the page says which key it needs
-    assert any("summary.curves.roc" in i.value for i in at.info)
+    # the real run's summary carries the final model's curves (computed server-side on the test set)
+    roc = chart_data(chart_titled(at, "ROC curve"))
+    assert len(roc) >= 2 and roc["x"].min() == 0.0 and roc["x"].max() == 1.0
+    assert len(chart_data(chart_titled(at, "precision-recall curve"))) >= 2
+    assert not any("summary.curves" in i.value for i in at.info)
 
 
 def test_kafka_flow_page_counts_messages_per_topic(monkeypatch, topics):
