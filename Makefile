@@ -13,7 +13,7 @@ export OPENBLAS_NUM_THREADS := 1
 export PYTHONUNBUFFERED := 1
 
 .PHONY: setup run simulate baselines test test-all lint kafka-jars kafka-up kafka-down \
-        dashboard-up dashboard-down stop bench clean
+        dashboard-up dashboard-down stop bench clean deploy-local
 
 setup: $(STAMP)
 
@@ -27,6 +27,11 @@ $(STAMP): pyproject.toml
 run: setup kafka-up
 	$(PY) -m fedchurn.simulate bridge=kafka bridge.bootstrap_servers=$$(cat $(KAFKA_STATE)/bootstrap) $(ARGS)
 	$(MAKE) --no-print-directory dashboard-up
+
+## The docker-compose topology as local processes (Flower deployment engine), then stopped.
+deploy-local: setup kafka-jars
+	$(PY) -m fedchurn.split_sites --out deploy/data --sites 3 $(SPLIT_ARGS)
+	$(PY) -m fedchurn.deploy_local --data deploy/data $(ARGS)
 
 simulate: setup
 	$(PY) -m fedchurn.simulate $(ARGS)
