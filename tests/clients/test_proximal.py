@@ -12,6 +12,7 @@ from flwr.clientapp import ClientApp
 from clients.local_training import train_locally
 from clients.proximal import proximal_objective, train_proximal
 from fedchurn.simulate import compose_config, run_job
+from tests.client_wrappers import intercept_train
 
 
 def _site(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -55,26 +56,11 @@ def test_fedprox_sends_mu_and_the_sites_use_it(tmp_path: Path) -> None:
     seen: list[float] = []
 
     def spy(app: ClientApp) -> ClientApp:
-        wrapper = ClientApp()
-
-        @wrapper.query("summary")
-        def summary(msg: Message, context: Context) -> Message:
-            return app(msg, context)
-
-        @wrapper.query("histograms")
-        def histograms(msg: Message, context: Context) -> Message:
-            return app(msg, context)
-
-        @wrapper.evaluate()
-        def evaluate(msg: Message, context: Context) -> Message:
-            return app(msg, context)
-
-        @wrapper.train()
-        def train(msg: Message, context: Context) -> Message:
+        def train(app: ClientApp, msg: Message, context: Context) -> Message:
             seen.append(float(msg.content["config"]["proximal-mu"]))
             return app(msg, context)
 
-        return wrapper
+        return intercept_train(app, train)
 
     common = ["engine=inprocess", "data.num_rows=900", "num_clients=3", "num_rounds=2"]
     prox = run_job(compose_config([*common, "strategy=fedprox", "strategy.proximal_mu=0.1"]),

@@ -12,6 +12,7 @@ from flwr.clientapp import ClientApp
 
 from fedchurn.simulate import compose_config, run_job
 from strategy.aggregation import weighted_average
+from tests.client_wrappers import intercept_train
 from tests.strategy.recorder import Recorder
 
 FAULTS = {
@@ -27,22 +28,8 @@ FAULTS = {
 
 def corrupting(app: ClientApp, faults: dict[int, str]) -> ClientApp:
     """A ClientApp that runs `app` and then spoils the train replies of some partitions."""
-    wrapper = ClientApp()
 
-    @wrapper.query("summary")
-    def summary(msg: Message, context: Context) -> Message:
-        return app(msg, context)
-
-    @wrapper.query("histograms")
-    def histograms(msg: Message, context: Context) -> Message:
-        return app(msg, context)
-
-    @wrapper.evaluate()
-    def evaluate(msg: Message, context: Context) -> Message:
-        return app(msg, context)
-
-    @wrapper.train()
-    def train(msg: Message, context: Context) -> Message:
+    def train(app: ClientApp, msg: Message, context: Context) -> Message:
         fault = faults.get(int(context.node_config["partition-id"]))
         if fault == "raise":
             raise RuntimeError("site crashed")
@@ -66,7 +53,7 @@ def corrupting(app: ClientApp, faults: dict[int, str]) -> ClientApp:
             content["metrics"] = MetricRecord({**metrics, "num-examples": 0})
         return reply
 
-    return wrapper
+    return intercept_train(app, train)
 
 
 def _run(tmp_path: Path, faults: dict[int, str], observers: list, num_clients: int = 8) -> dict:

@@ -17,6 +17,7 @@ from clients.newton_payload import newton_payload
 from fedchurn.metrics import binary_metrics
 from fedchurn.simulate import client_settings, compose_config, run_job
 from strategy.newton import exact_sum, newton_payload_problem
+from tests.client_wrappers import intercept_train
 from tests.strategy.recorder import Recorder
 
 SYNTHETIC = ["engine=inprocess", "data.num_rows=1500", "strategy=newton", "num_rounds=5"]
@@ -105,25 +106,15 @@ def test_newton_rounds_mirror_the_global_model_and_pass_the_audit(tmp_path: Path
 
 def _hostile(app: ClientApp, partition: int) -> ClientApp:
     """Runs `app`, then flips the sign of one site's Hessians (not a possible sum)."""
-    wrapper = ClientApp()
 
-    @wrapper.query("summary")
-    def summary(msg: Message, context: Context) -> Message:
-        return app(msg, context)
-
-    @wrapper.evaluate()
-    def evaluate(msg: Message, context: Context) -> Message:
-        return app(msg, context)
-
-    @wrapper.train()
-    def train(msg: Message, context: Context) -> Message:
+    def train(app: ClientApp, msg: Message, context: Context) -> Message:
         reply = app(msg, context)
         if int(context.node_config["partition-id"]) == partition:
             losses, grads, hessians = reply.content["arrays"].to_numpy_ndarrays()
             reply.content["arrays"] = ArrayRecord([losses, grads, -hessians])
         return reply
 
-    return wrapper
+    return intercept_train(app, train)
 
 
 def test_an_impossible_hessian_is_rejected_and_the_run_goes_on(tmp_path: Path) -> None:
