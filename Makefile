@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run simulate baselines test test-all lint kafka-jars kafka-up kafka-down \
+.PHONY: setup run simulate baselines test test-all lint test-tools kafka-jars kafka-up kafka-down \
         dashboard-up dashboard-down stop bench clean deploy-local
 
 setup: $(STAMP)
@@ -40,17 +40,17 @@ baselines: setup
 	$(PY) -m fedchurn.baselines $(ARGS)
 
 ## Tests: start their own broker and browser; nothing else needs to run.
-test: setup kafka-jars chromium
+test: setup kafka-jars test-tools
 	$(PY) -m pytest -ra $(ARGS)
 
-test-all: setup kafka-jars chromium
+test-all: setup kafka-jars test-tools
 	$(PY) -m pytest -ra -m "" $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
 
-chromium:
-	bash scripts/install-chromium.sh
+test-tools:
+	bash scripts/install-test-tools.sh
 
 kafka-jars: setup
 	$(PY) -m kafka_bridge.broker fetch

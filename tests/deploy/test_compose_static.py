@@ -143,7 +143,7 @@ def test_compose_config_dry_run_where_a_compose_cli_exists(tmp_path: Path) -> No
     elif shutil.which("docker-compose"):
         cmd = ["docker-compose"]
     else:
-        pytest.skip("no `docker compose` plugin or docker-compose binary on this machine")
+        pytest.fail("no `docker compose` plugin or docker-compose binary: run `make test-tools`")
     for env_file in (None, REPO / "deploy" / "tls.env"):
         args = [*cmd, "-f", str(REPO / "docker-compose.yml")]
         if env_file:
