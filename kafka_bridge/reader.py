@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from kafka_bridge.config import BridgeConfig
@@ -23,6 +24,17 @@ def order_events(events: list[Event]) -> list[Event]:
 
 def _by_seq(events: list[Event]) -> list[Event]:
     return sorted(events, key=lambda e: (e.run_id, e.seq))
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """Where and when Kafka held an event: for flow and latency displays."""
+
+    topic: str
+    partition: int
+    offset: int
+    size_bytes: int
+    timestamp_ms: int | None  # the record's Kafka timestamp (producer send time), if any
 
 
 class EventReader:
@@ -51,6 +63,7 @@ class EventReader:
         self._positions: dict[Any, int] = {}  # TopicPartition -> next offset for poll_new
         self._seen: set[str] = set()  # event ids already returned by poll_new
         self._consumer = None
+        self._facts: dict[str, RecordFacts] = {}  # event id -> record facts of the last scan
 
     @property
     def malformed_count(self) -> int:
@@ -104,6 +117,7 @@ class EventReader:
                     consumer.seek(tp, start[tp])
         end = consumer.end_offsets(tps)
         events: list[Event] = []
+        self._facts = {}
         deadline = time.monotonic() + self.timeout_s
         todo = {tp for tp in tps if consumer.position(tp) < end[tp]}
         while todo:
@@ -120,7 +134,13 @@ class EventReader:
         try:
             if rec.value is None:
                 raise MalformedEventError("empty message")
-            out.append(parse_event(rec.value))
+            event = parse_event(rec.value)
+            out.append(event)
+            stamp = getattr(rec, "timestamp", None)
+            size = getattr(rec, "serialized_value_size", -1)
+            self._facts[event.event_id] = RecordFacts(
+                rec.topic, rec.partition, rec.offset, size if size >= 0 else len(rec.value),
+                stamp if stamp not in (None, -1) else None)
         except MalformedEventError as exc:
             where = (rec.topic, rec.partition, rec.offset)
             if where not in self._malformed:
@@ -151,6 +171,26 @@ class EventReader:
         fresh = [e for e in order_events(events) if e.event_id not in self._seen]
         self._seen.update(e.event_id for e in fresh)
         return fresh
+
+    def poll_new_records(self) -> list[tuple[Event, RecordFacts | None]]:
+        """`poll_new()` with each event's record facts (topic, offset, size, Kafka timestamp)."""
+        events = self.poll_new()
+        facts = self._facts
+        self._facts = {}
+        return [(event, facts.get(event.event_id)) for event in events]
+
+    def lag(self) -> dict[str, int]:
+        """Messages on each topic that `poll_new` has not returned yet (end offset - position)."""
+        consumer = self._get_consumer()
+        tps = self._partitions()
+        behind: dict[str, int] = {topic: 0 for topic in self.topics}
+        if not tps:
+            return behind
+        end = consumer.end_offsets(tps)
+        begin = consumer.beginning_offsets(tps)
+        for tp in tps:
+            behind[tp.topic] += max(0, end[tp] - max(self._positions.get(tp, 0), begin[tp]))
+        return behind
 
     def close(self) -> None:
         """Close the underlying consumer (idempotent)."""

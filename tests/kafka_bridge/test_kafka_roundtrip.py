@@ -96,3 +96,22 @@ def test_redelivered_copies_are_read_once(running_kafka, tmp_path):
         assert reader.poll_new() == []
         assert [e.seq for e in reader.read_run(run_id)] == list(range(8))
         assert len(reader.read_run(run_id, dedupe=False)) == 10
+
+
+def test_poll_new_records_carry_topic_offset_size_and_lag_counts_unread(running_kafka, tmp_path):
+    prefix = unique_prefix()
+    run_id, _ = run_synthetic(tmp_path / "spool", running_kafka.bootstrap, prefix, rounds=2,
+                              clients=3)
+    with EventReader(running_kafka.bootstrap, prefix) as reader:
+        assert sum(reader.lag().values()) == len(spooled_events(tmp_path / "spool"))
+        records = reader.poll_new_records()
+        assert sum(reader.lag().values()) == 0
+    assert [e.run_id for e, _ in records] == [run_id] * len(records)
+    by_type = {}
+    for event, facts in records:
+        assert facts is not None and facts.size_bytes == len(event.to_bytes())
+        assert facts.timestamp_ms is not None and facts.offset >= 0
+        by_type.setdefault(event.type, set()).add(facts.topic)
+    assert by_type["run_started"] == {f"{prefix}.runs"}
+    assert by_type["round_aggregated"] == {f"{prefix}.rounds"}
+    assert by_type["client_update"] == {f"{prefix}.updates"}
