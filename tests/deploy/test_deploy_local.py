@@ -67,7 +67,6 @@ def test_tls_auth_deployment_mirrors_to_kafka_and_verifies(site_data: Path, tmp_
     assert "--insecure" not in superlink_log and "SuperNode authentication is disabled" not in superlink_log
 
 
-@pytest.mark.slow
 def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Path, tmp_path: Path,
                                                                    kafka_broker) -> None:
     result = deploy(DeployOptions(
