@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,8 @@ def build_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
     from kafka_bridge.observer import KafkaObserver
 
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python is chatty at INFO
+    warnings.filterwarnings("ignore", message=r".*(read_text|open_text) is deprecated",
+                            category=DeprecationWarning)  # kafka-python's importlib.resources use
 
     observer = KafkaObserver(bridge)
     log.info("mirroring run %s to Kafka at %s (topic prefix %s)", run_id,
