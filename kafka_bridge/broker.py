@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,6 +241,23 @@ class LocalBroker:
         for name in ("data", "ports.json", "server.properties", "log4j2.properties"):
             path = self.state_dir / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+@contextmanager
+def broker_for_benchmark(bootstrap: str | None, state_dir: Path) -> Iterator[str]:
+    """`bootstrap` if given, else a temporary die-with-parent broker in `state_dir` on a free
+    port (start time printed), stopped when the block ends."""
+    if bootstrap:
+        yield bootstrap
+        return
+    broker = LocalBroker(state_dir=Path(state_dir), port=free_port(HOST), die_with_parent=True)
+    started = time.perf_counter()
+    address = broker.up()
+    print(f"temporary broker {address} started in {time.perf_counter() - started:.1f} s")
+    try:
+        yield address
+    finally:
+        broker.down()
 
 
 def main(argv: list[str] | None = None) -> int:

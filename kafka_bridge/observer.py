@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from kafka_bridge.config import BridgeConfig
-from kafka_bridge.events import array_digest, encode_arrays, make_event
+from kafka_bridge.events import Event, array_digest, encode_arrays, make_event
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.spool import Spool, SpoolBusyError
 from strategy.round_hooks import RoundRecord, RunInfo
@@ -26,8 +27,11 @@ class KafkaObserver:
     Config errors (unknown keys) do raise, at construction time.
     """
 
-    def __init__(self, config: BridgeConfig | dict[str, Any] | None = None) -> None:
+    def __init__(self, config: BridgeConfig | dict[str, Any] | None = None,
+                 producer_factory: Callable[[], Any] | None = None) -> None:
+        """`producer_factory` replaces the spool + Kafka producer (e.g. `CollectingProducer`)."""
         self.config = BridgeConfig.from_dict(config)
+        self._producer_factory = producer_factory
         self.run_id: str | None = None
         self.last_stats: dict[str, int] | None = None  # delivery counts of the last closed run
         self._seq = 0
@@ -35,6 +39,8 @@ class KafkaObserver:
 
     # -- plumbing --------------------------------------------------------------------------
     def _open_producer(self) -> EventProducer:
+        if self._producer_factory is not None:
+            return self._producer_factory()
         try:
             spool = Spool(self.config.spool_path, fsync_each=self.config.spool_fsync_each_event)
         except SpoolBusyError:
@@ -158,3 +164,17 @@ def _privacy_fields(record: RoundRecord) -> dict[str, Any]:
         out.update(participants=list(secure["participants"]),
                    num_examples=int(secure["num_examples"]), secure_aggregation=True)
     return out
+
+
+class CollectingProducer:
+    """A producer that keeps events in a list: builds a run's events exactly as the bridge does
+    without a broker (demo feeds, benchmarks that bulk-send, unit tests)."""
+
+    def __init__(self, sink: list[Event]) -> None:
+        self.sink = sink
+
+    def publish(self, event: Event) -> None:
+        self.sink.append(event)
+
+    def close(self, timeout: float | None = None) -> dict[str, int]:
+        return {"delivered": 0, "spooled": len(self.sink), "pending": 0}

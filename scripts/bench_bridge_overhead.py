@@ -18,8 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 TELCO = REPO.parent / "shared" / "data" / "telco_customer_churn.csv"
 
-from kafka_bridge._proc import free_port  # noqa: E402
-from kafka_bridge.broker import HOST, LocalBroker  # noqa: E402
+from kafka_bridge.broker import broker_for_benchmark  # noqa: E402
 from kafka_bridge.report import table  # noqa: E402
 
 TARGET_PCT = 5.0
@@ -94,14 +93,8 @@ def main() -> int:
         parser.error(f"{TELCO} is missing (use --data synthetic)")
     overrides = base_overrides(args)
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="bench-bridge-") as tmp:
-        broker, bootstrap = None, args.bootstrap
-        if not bootstrap:
-            broker = LocalBroker(state_dir=Path(tmp) / "broker", port=free_port(HOST),
-                                 die_with_parent=True)
-            t0 = time.perf_counter()
-            bootstrap = broker.up()
-            print(f"temporary broker {bootstrap} started in {time.perf_counter() - t0:.1f} s")
+    with (tempfile.TemporaryDirectory(prefix="bench-bridge-") as tmp,
+          broker_for_benchmark(args.bootstrap, Path(tmp) / "broker") as bootstrap):
         prefix = f"bench{uuid.uuid4().hex[:8]}"
 
         def bridge(tag: str) -> dict[str, str]:
@@ -110,23 +103,19 @@ def main() -> int:
 
         rows: list[list] = []
         times: dict[str, list[dict[str, float]]] = {"off": [], "kafka": []}
-        try:
-            print(f"warm-up (untimed): {' '.join(overrides)}, both modes")
-            run_once(overrides, None)
-            run_once(overrides, bridge("warmup"))  # also creates the topics
-            for i in range(args.repeats):
-                order = ("off", "kafka") if i % 2 == 0 else ("kafka", "off")  # ABBA: no drift bias
-                for mode in order:
-                    r = run_once(overrides, None if mode == "off" else bridge(f"r{i}"))
-                    times[mode].append(r)
-                    rows.append([i + 1, mode, f"{r['wall_s']:.2f}", f"{r['federation_s']:.2f}",
-                                 f"{r['cpu_s']:.2f}", f"{r['in_bridge_s']:.3f}",
-                                 "-" if r["delivered"] is None else r["delivered"],
-                                 "-" if r["pending"] is None else r["pending"]])
-                    print(f"  repeat {i + 1} {mode:<5} wall {r['wall_s']:.2f} s", flush=True)
-        finally:
-            if broker is not None:
-                broker.down()
+        print(f"warm-up (untimed): {' '.join(overrides)}, both modes")
+        run_once(overrides, None)
+        run_once(overrides, bridge("warmup"))  # also creates the topics
+        for i in range(args.repeats):
+            order = ("off", "kafka") if i % 2 == 0 else ("kafka", "off")  # ABBA: no drift bias
+            for mode in order:
+                r = run_once(overrides, None if mode == "off" else bridge(f"r{i}"))
+                times[mode].append(r)
+                rows.append([i + 1, mode, f"{r['wall_s']:.2f}", f"{r['federation_s']:.2f}",
+                             f"{r['cpu_s']:.2f}", f"{r['in_bridge_s']:.3f}",
+                             "-" if r["delivered"] is None else r["delivered"],
+                             "-" if r["pending"] is None else r["pending"]])
+                print(f"  repeat {i + 1} {mode:<5} wall {r['wall_s']:.2f} s", flush=True)
     load_after = os.getloadavg()
     events = 1 + args.rounds * (args.clients + 2) + 1
     print(f"\n{args.clients} clients x {args.rounds} rounds, {args.data} data, in-process engine; "

@@ -17,7 +17,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -26,34 +25,12 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from fedchurn.monitor.demo_feed import feed_run  # noqa: E402
 from kafka_bridge.events import Event  # noqa: E402
-from kafka_bridge.observer import KafkaObserver  # noqa: E402
+from kafka_bridge.observer import CollectingProducer, KafkaObserver  # noqa: E402
 from kafka_bridge.topics import ensure_topics, topic_for  # noqa: E402
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 PAGES = [("runs", None), ("run detail", "app_pages/run_detail.py"),
          ("kafka flow", "app_pages/kafka_flow.py"), ("sweeps", "app_pages/sweeps.py")]
-
-
-class _Collector:
-    def __init__(self, sink: list[Event]) -> None:
-        self.sink = sink
-
-    def publish(self, event: Event) -> None:
-        self.sink.append(event)
-
-    def close(self, timeout: float | None = None) -> dict[str, int]:
-        return {"delivered": 0, "spooled": len(self.sink), "pending": 0}
-
-
-class CollectingObserver(KafkaObserver):
-    """The bridge's own event construction; the events are sent in bulk below."""
-
-    def __init__(self, sink: list[Event]) -> None:
-        super().__init__({})
-        self._sink = sink
-
-    def _open_producer(self) -> Any:
-        return _Collector(self._sink)
 
 
 def publish_runs(bootstrap: str, prefix: str, runs: int, rounds: int, clients: int) -> int:
@@ -63,7 +40,8 @@ def publish_runs(bootstrap: str, prefix: str, runs: int, rounds: int, clients: i
     events: list[Event] = []
     for i in range(runs):
         run_id = f"bench-sweep_{i}_n{clients + i % 3}" if i < runs // 5 else f"bench-run-{i:03d}"
-        feed_run(CollectingObserver(events), run_id, num_clients=clients + (i % 3 if i < runs // 5 else 0),
+        observer = KafkaObserver({}, producer_factory=lambda: CollectingProducer(events))
+        feed_run(observer, run_id, num_clients=clients + (i % 3 if i < runs // 5 else 0),
                  num_rounds=rounds, seed=i, reject_node=1001 if i % 4 == 0 else None,
                  fail_at_round=rounds // 2 if i % 10 == 9 else None)
     ensure_topics({"bootstrap_servers": bootstrap}, prefix)
@@ -150,20 +128,11 @@ def main() -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    if args.bootstrap:
-        bench(args.bootstrap, args)
-        return 0
-    from kafka_bridge._proc import free_port
-    from kafka_bridge.broker import HOST, LocalBroker
+    from kafka_bridge.broker import broker_for_benchmark
 
-    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as state:
-        broker = LocalBroker(state_dir=Path(state), port=free_port(HOST))
-        print(f"starting a local broker for the benchmark ({state})")
-        bootstrap = broker.up()
-        try:
-            bench(bootstrap, args)
-        finally:
-            broker.down()
+    with (tempfile.TemporaryDirectory(prefix="bench-kafka-") as state,
+          broker_for_benchmark(args.bootstrap, Path(state)) as bootstrap):
+        bench(bootstrap, args)
     return 0
 
 

@@ -16,8 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kafka_bridge._proc import free_port  # noqa: E402
-from kafka_bridge.broker import HOST, LocalBroker  # noqa: E402
+from kafka_bridge.broker import broker_for_benchmark  # noqa: E402
 from kafka_bridge.events import encode_arrays, make_event  # noqa: E402
 from kafka_bridge.producer import EventProducer  # noqa: E402
 from kafka_bridge.reader import EventReader  # noqa: E402
@@ -102,21 +101,10 @@ def main() -> int:
     parser.add_argument("--dim", type=int, default=30, help="features per mirrored update")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as tmp:
-        broker = None
-        bootstrap = args.bootstrap
-        if not bootstrap:
-            broker = LocalBroker(state_dir=Path(tmp) / "broker", port=free_port(HOST),
-                                 die_with_parent=True)
-            t0 = time.perf_counter()
-            bootstrap = broker.up()
-            print(f"temporary broker {bootstrap} started in {time.perf_counter() - t0:.1f} s")
-        try:
-            rows = [scenario(bootstrap, Path(tmp), args.events, args.rate, args.dim),
-                    scenario(bootstrap, Path(tmp), args.events, None, args.dim)]
-        finally:
-            if broker is not None:
-                broker.down()
+    with (tempfile.TemporaryDirectory(prefix="bench-kafka-") as tmp,
+          broker_for_benchmark(args.bootstrap, Path(tmp) / "broker") as bootstrap):
+        rows = [scenario(bootstrap, Path(tmp), args.events, args.rate, args.dim),
+                scenario(bootstrap, Path(tmp), args.events, None, args.dim)]
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) during the run")
     print(table(["scenario", "events", "read", "publish p50 ms", "publish p99 ms",
                  "e2e p50 ms", "e2e p99 ms", "e2e max ms", "publish/s", "pending"], rows))
