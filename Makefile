@@ -31,7 +31,7 @@ run: setup kafka-up
 ## The docker-compose topology as local processes (Flower deployment engine), then stopped.
 deploy-local: setup kafka-jars
 	$(PY) -m fedchurn.split_sites --out deploy/data --sites 3 $(SPLIT_ARGS)
-	$(PY) -m fedchurn.deploy_local --data deploy/data $(ARGS)
+	$(PY) -m deploy.local --data deploy/data $(ARGS)
 
 simulate: setup
 	$(PY) -m fedchurn.simulate $(ARGS)
@@ -62,10 +62,10 @@ kafka-down:
 	@if [ -x $(PY) ]; then $(PY) -m kafka_bridge.broker down --state-dir $(KAFKA_STATE); fi
 
 dashboard-up: setup
-	$(PY) -m fedchurn.dashboard_server up --port $(DASHBOARD_PORT) --bootstrap $$(cat $(KAFKA_STATE)/bootstrap)
+	$(PY) -m deploy.dashboard_server up --port $(DASHBOARD_PORT) --bootstrap $$(cat $(KAFKA_STATE)/bootstrap)
 
 dashboard-down:
-	@if [ -x $(PY) ]; then $(PY) -m fedchurn.dashboard_server down; fi
+	@if [ -x $(PY) ]; then $(PY) -m deploy.dashboard_server down; fi
 
 stop: dashboard-down kafka-down
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from clients import protocol as P
+from churn import protocol as P
 
 ATTACKS = ("none", "scale", "sign_flip")
 
@@ -52,7 +52,7 @@ class ClientBehaviour:
 
     @classmethod
     def from_run_config(cls, run_config: Mapping[str, Any]) -> ClientBehaviour:
-        """Read the kebab-case keys of `clients.protocol` (absent keys: honest, present)."""
+        """Read the kebab-case keys of `churn.protocol` (absent keys: honest, present)."""
         partitions = str(run_config.get(P.ATTACK_PARTITIONS, "")).strip()
         return cls(seed=int(run_config.get(P.SEED, 0)),
                    dropout_rate=float(run_config.get(P.DROPOUT_RATE, 0.0)),

@@ -1,11 +1,11 @@
 """The fedchurn ClientApp: answers preprocessing queries, trains and evaluates on its own rows.
 
 Only aggregates (`client_summary`, `client_histograms`), model parameters and metrics leave
-the node. Data is found through run-config keys (`clients.protocol`): in simulation the
+the node. Data is found through run-config keys (`churn.protocol`): in simulation the
 factory `build_client_app` closes over them (Flower's `run_simulation` takes no run config);
 a deployed SuperNode gets them from the run config and its own `data-path` node config.
 The app holds only plain settings, so it pickles cleanly to Ray actors; loaded rows are
-cached per process in `clients.local_data`.
+cached per process in `churn.site_data`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ from typing import Any
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from clients import protocol as P
-from clients.behaviour import ClientBehaviour
-from clients.local_data import (
+from churn import protocol as P
+from churn.preprocessing import client_histograms, client_summary
+from churn.site_data import (
     ClientSettings,
     encoded_node_data,
     load_node_data,
     node_identity,
     spec_fingerprint,
 )
+from clients.behaviour import ClientBehaviour
 from clients.local_training import (
     effective_c,
     local_metrics,
@@ -36,7 +37,6 @@ from clients.newton_payload import newton_payload
 from clients.privacy import train_mods
 from clients.proximal import train_proximal
 from clients.secure import register_secure_handlers
-from fedchurn.preprocessing import client_histograms, client_summary
 
 
 def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:

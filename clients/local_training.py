@@ -20,8 +20,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from fedchurn.metrics import binary_metrics
-from fedchurn.model import apply_params, make_classifier, params_of, predict_proba
+from churn.metrics import binary_metrics
+from churn.model import apply_params, make_classifier, params_of, predict_proba
 
 
 def participation_problem(target: np.ndarray, min_rows: int, single_class: str) -> str | None:

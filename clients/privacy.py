@@ -14,7 +14,7 @@ from flwr.clientapp.mod import fixedclipping_mod
 from flwr.clientapp.typing import ClientAppCallable, Mod
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
-from clients import protocol as P
+from churn import protocol as P
 
 
 def dp_clipping_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:

@@ -7,7 +7,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root, for `streamlit run`
 
-from fedchurn.monitor.settings import MonitorSettings  # noqa: E402
+from dashboard.settings import MonitorSettings  # noqa: E402
 
 st.set_page_config(page_title="fedchurn · federated churn", page_icon=":material/hub:", layout="wide")
 settings = MonitorSettings.load()

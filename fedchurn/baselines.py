@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from fedchurn.experiment import Experiment, prepare_experiment
-from fedchurn.feature_spec import FeatureSpec
-from fedchurn.loading import ChurnData
-from fedchurn.metrics import binary_metrics
-from fedchurn.model import fit_classifier
+from churn.experiment import Experiment, prepare_experiment
+from churn.feature_spec import FeatureSpec
+from churn.loading import ChurnData
+from churn.metrics import binary_metrics
+from churn.model import fit_classifier
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from strategy.round_hooks import RoundObserver
+from churn.rounds import RoundObserver
 
 log = logging.getLogger(__name__)
 

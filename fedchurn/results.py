@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from fedchurn.metrics import METRIC_NAMES
-from strategy.round_hooks import RoundRecord
+from churn.metrics import METRIC_NAMES
+from churn.rounds import RoundRecord
 
 
 def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) -> list[dict]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from strategy.model_artifact import MissingColumnsError, load_model
+from churn.model_artifact import MissingColumnsError, load_model
 
 
 def score_frame(model_path: Path, frame: pd.DataFrame, source: str = "input") -> pd.DataFrame:

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import logging
 import resource
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,12 +23,14 @@ from typing import Any
 
 from flwr.clientapp import ClientApp
 
+from churn.partitioning import format_partition_report
+from churn.provenance import code_version
+from churn.rounds import RoundObserver
+from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
-from clients.local_data import ClientSettings, load_experiment
 from fedchurn.baselines import compute_baselines
 from fedchurn.engines import run_engine
-from fedchurn.partitioning import format_partition_report
 from fedchurn.results import (
     comparison_table,
     final_comparison,
@@ -39,7 +40,6 @@ from fedchurn.results import (
 )
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
-from strategy.round_hooks import RoundObserver
 from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
 
 log = logging.getLogger(__name__)
@@ -167,19 +167,6 @@ def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return redact(cfg)
-
-
-def code_version() -> str:
-    """The git commit of the checkout (with "+dirty" for local changes), or "unknown"."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                                capture_output=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, text=True, capture_output=True, timeout=5).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:

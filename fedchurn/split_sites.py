@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fedchurn.datasets import load_dataset
-from fedchurn.loading import ChurnData, validate_frame
-from fedchurn.partitioning import describe_partitions, format_partition_report, partition_rows
-from fedchurn.schema import DatasetSchema, schema_from_config
-from fedchurn.split import stratified_split
+from churn.datasets import load_dataset
+from churn.loading import ChurnData, validate_frame
+from churn.partitioning import describe_partitions, format_partition_report, partition_rows
+from churn.schema import DatasetSchema, schema_from_config
+from churn.split import stratified_split
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 ROW = "__row__"

@@ -8,17 +8,17 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from churn.rounds import RoundRecord, RunInfo
 from kafka_bridge.config import BridgeConfig
 from kafka_bridge.events import Event, array_digest, encode_arrays, make_event
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.spool import Spool, SpoolBusyError
-from strategy.round_hooks import RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
 
 
 class KafkaObserver:
-    """Implements `strategy.round_hooks.RoundObserver`.
+    """Implements `churn.rounds.RoundObserver`.
 
     `round_finished` emits one `client_update` per accepted update (node-id order), one
     `reply_rejected` per rejected train reply, then per rejected evaluate reply, then

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from churn.rounds import ClientUpdate, Rejection, RoundObserver, RoundRecord, RunInfo
 from kafka_bridge.verify import weighted_average
-from strategy.round_hooks import ClientUpdate, Rejection, RoundObserver, RoundRecord, RunInfo
 
 
 def synthetic_run(run_id: str | None = None, *, rounds: int = 3, clients: int = 4,

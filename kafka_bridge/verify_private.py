@@ -147,7 +147,7 @@ class PrivateAudit:
         self.last_epsilon = epsilon
         if info.get("accountant", "rdp") != "rdp" or not math.isfinite(epsilon):
             return
-        from strategy.privacy_accounting import epsilon_after
+        from churn.privacy_accounting import epsilon_after
 
         expected = epsilon_after(int(info["releases"]), float(info["noise_multiplier"]),
                                  float(info["sampling_rate"]), float(info["delta"]), "rdp")

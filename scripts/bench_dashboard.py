@@ -23,7 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from fedchurn.monitor.demo_feed import feed_run  # noqa: E402
+from dashboard.demo_feed import feed_run  # noqa: E402
 from kafka_bridge.events import Event  # noqa: E402
 from kafka_bridge.observer import CollectingProducer, KafkaObserver  # noqa: E402
 from kafka_bridge.topics import ensure_topics, topic_for  # noqa: E402
@@ -111,8 +111,8 @@ def bench(bootstrap: str, args: argparse.Namespace) -> None:
         print(f"{name:<12} {first:>8.2f} {rerun:>13.3f} {fresh:>19.3f}")
     worst = max(max(r[2], r[3]) for r in rows)
     print(f"\nworst warm page load {worst:.3f} s: {'within' if worst < 2 else 'OVER'} the 2 s budget")
-    from fedchurn.monitor.settings import MonitorSettings
-    from fedchurn.monitor.ui import get_store
+    from dashboard.settings import MonitorSettings
+    from dashboard.ui import get_store
 
     get_store(MonitorSettings.load()).close()  # the shared reader, before the broker goes away
 

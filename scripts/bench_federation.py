@@ -127,10 +127,10 @@ def run_variant(kind: str, clients: int, rounds: int) -> dict:
 
 def plain_loop(clients: int, rounds: int, started: float) -> dict:
     """FedAvg over the same partitions and spec with the same local step, no messaging."""
-    from clients.local_data import load_experiment
+    from churn.metrics import binary_metrics
+    from churn.model import predict_proba, zero_params
+    from churn.site_data import load_experiment
     from clients.local_training import effective_c, train_locally
-    from fedchurn.metrics import binary_metrics
-    from fedchurn.model import predict_proba, zero_params
     from fedchurn.simulate import client_settings, compose_config
     from strategy.aggregation import weighted_average
 

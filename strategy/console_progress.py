@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from strategy.round_hooks import RoundRecord, RunInfo
+from churn.rounds import RoundRecord, RunInfo
 
 
 class ConsoleProgress:

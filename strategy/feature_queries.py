@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from flwr.app import ConfigRecord, Message, RecordDict
 from flwr.serverapp import Grid
 
-from clients import protocol as P
-from fedchurn.feature_spec import FeatureSpec
-from fedchurn.preprocessing import build_feature_spec, histogram_ranges, needs_histograms
-from fedchurn.schema import DatasetSchema
-from strategy.round_hooks import Rejection
+from churn import protocol as P
+from churn.feature_spec import FeatureSpec
+from churn.preprocessing import build_feature_spec, histogram_ranges, needs_histograms
+from churn.rounds import Rejection
+from churn.schema import DatasetSchema
 
 log = logging.getLogger(__name__)
 

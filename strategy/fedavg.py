@@ -9,7 +9,7 @@ Differences from `flwr.serverapp.strategy.FedAvg`, each for a stated reason:
   (float64, exactly rounded, updates sorted by node id) so an auditor can recompute them;
 - nodes are sampled with a seeded RNG over nodes ordered by partition id, so runs repeat
   on any engine (Flower samples with the unseeded global `random`);
-- each round is reported to the observers (`strategy.round_hooks`) with its participants,
+- each round is reported to the observers (`churn.rounds`) with its participants,
   rejections, per-client updates, the new global arrays, metrics and durations.
 """
 
@@ -27,11 +27,11 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, Result
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
-from clients import protocol as P
+from churn import protocol as P
+from churn.rounds import ClientUpdate, Rejection, RoundRecord
 from strategy.aggregation import weighted_average, weighted_metrics
 from strategy.observer_hub import ObserverHub
 from strategy.reply_checks import DROPOUT_MARKER, check_evaluate_reply, check_train_reply
-from strategy.round_hooks import ClientUpdate, Rejection, RoundRecord
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flwr.app import ArrayRecord, ConfigRecord, RecordDict
 
-from clients import protocol as P
+from churn import protocol as P
 from strategy.fedavg import ChurnFedAvg
 
 

@@ -32,10 +32,10 @@ import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, RecordDict
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from clients import protocol as P
+from churn import protocol as P
+from churn.rounds import ClientUpdate, Rejection
 from strategy.aggregation import weighted_metrics
 from strategy.fedavg import ChurnFedAvg
-from strategy.round_hooks import ClientUpdate, Rejection
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from strategy.round_hooks import RoundObserver, RoundRecord, RunInfo
+from churn.rounds import RoundObserver, RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
 

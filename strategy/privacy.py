@@ -43,10 +43,10 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM, get_norm
 
+from churn.privacy_accounting import DPSettings, new_accountant, round_event
+from churn.rounds import RoundRecord, RunInfo
 from strategy.fedavg import ChurnFedAvg
 from strategy.observer_hub import ObserverHub
-from strategy.privacy_accounting import DPSettings, new_accountant, round_event
-from strategy.round_hooks import RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
 CLIP_SLACK = 1e-9  # relative float slack when checking a client-clipped norm

@@ -7,12 +7,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clients import protocol as P
+from churn import protocol as P
+from churn.rounds import RoundRecord
 from strategy.fedavg import ChurnFedAvg
-from strategy.round_hooks import RoundRecord
 
 if TYPE_CHECKING:  # dp-accounting is imported only when privacy=dp is asked for
-    from strategy.privacy_accounting import DPSettings
+    from churn.privacy_accounting import DPSettings
 
 PRIVACY_MODES = ("none", "dp")
 SECURE_MODES = ("none", "secagg")
@@ -43,7 +43,7 @@ def secure_mode(cfg: Mapping[str, Any] | None) -> str:
 def dp_settings(privacy: Mapping[str, Any], num_sites: int, rounds: int,
                 sampling_rate: float) -> DPSettings:
     """DPSettings of a (resolved or raw) `privacy=dp` group."""
-    from strategy.privacy_accounting import resolve_dp
+    from churn.privacy_accounting import resolve_dp
 
     return resolve_dp(privacy, num_sites, rounds, sampling_rate)
 

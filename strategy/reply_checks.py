@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from flwr.app import ConfigRecord, Message, MetricRecord
 
-from clients import protocol as P
-from strategy.round_hooks import ClientUpdate, Rejection
+from churn import protocol as P
+from churn.rounds import ClientUpdate, Rejection
 
 # Text of the exception a ClientApp raises to simulate a dropout (`clients.behaviour`); engines
 # that turn exceptions into error replies carry it in the error reason, so the strategy can

@@ -20,9 +20,9 @@ from flwr.app import ArrayRecord, RecordDict
 from flwr.serverapp.strategy.fedtrimmedavg import trim_mean
 from flwr.serverapp.strategy.multikrum import select_multikrum
 
+from churn.rounds import ClientUpdate
 from strategy.aggregation import weighted_average, weighted_metrics
 from strategy.fedavg import ChurnFedAvg
-from strategy.round_hooks import ClientUpdate
 
 log = logging.getLogger(__name__)
 

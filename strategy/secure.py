@@ -37,12 +37,12 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
-from clients import protocol as P
-from clients import secure as S
+from churn import protocol as P
+from churn import secure_protocol as S
+from churn.privacy_accounting import DPSettings
+from churn.rounds import Rejection
 from strategy.fedavg import ChurnFedAvg
 from strategy.privacy import DPMechanism, StampingHub
-from strategy.privacy_accounting import DPSettings
-from strategy.round_hooks import Rejection
 
 log = logging.getLogger(__name__)
 TRAIN_METRICS = ("train-log-loss", "train-auc", "train-accuracy")  # clients.local_training

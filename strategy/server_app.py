@@ -17,16 +17,16 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 
-from clients import protocol as P
-from fedchurn.loading import ChurnData
-from fedchurn.metrics import binary_metrics, curve_points
-from fedchurn.model import predict_proba, zero_params
+from churn import protocol as P
+from churn.loading import ChurnData
+from churn.metrics import binary_metrics, curve_points
+from churn.model import predict_proba, zero_params
+from churn.model_artifact import save_model
+from churn.rounds import RoundObserver, RoundRecord, RunInfo
 from strategy.factory import StrategyContext, build_strategy
 from strategy.feature_queries import FeatureAgreement, agree_feature_spec
-from strategy.model_artifact import save_model
 from strategy.observer_hub import ObserverHub
 from strategy.privacy_setup import private_strategy  # noqa: F401 - registers its wrapper
-from strategy.round_hooks import RoundObserver, RoundRecord, RunInfo
 
 log = logging.getLogger(__name__)
 

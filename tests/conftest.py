@@ -25,6 +25,6 @@ def telco_csv() -> Path:
 
 @pytest.fixture(scope="session")
 def synthetic_small():
-    from fedchurn.synthetic import generate_synthetic_telco
+    from churn.synthetic import generate_synthetic_telco
 
     return generate_synthetic_telco(num_rows=1500, seed=3)

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from fedchurn.monitor.ui import live
-from fedchurn.monitor.views import kafka_flow
+from dashboard.ui import live
+from dashboard.views import kafka_flow
 
 st.title("Kafka message flow")
 live(kafka_flow.render)

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from fedchurn.monitor.ui import live
-from fedchurn.monitor.views import run_detail
+from dashboard.ui import live
+from dashboard.views import run_detail
 
 st.title("Run detail")
 live(run_detail.render)

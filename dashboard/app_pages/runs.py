@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from fedchurn.monitor.ui import live
-from fedchurn.monitor.views import runs
+from dashboard.ui import live
+from dashboard.views import runs
 
 st.title("Federated runs")
 live(runs.render)

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from fedchurn.monitor.ui import live
-from fedchurn.monitor.views import sweeps
+from dashboard.ui import live
+from dashboard.views import sweeps
 
 st.title("Sweeps")
 live(sweeps.render)

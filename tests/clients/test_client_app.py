@@ -7,8 +7,8 @@ from pathlib import Path
 
 import cloudpickle
 
+from churn.site_data import ClientSettings, load_experiment, load_node_data
 from clients.client_app import build_client_app
-from clients.local_data import ClientSettings, load_experiment, load_node_data
 from fedchurn.simulate import client_settings, compose_config, run_job
 
 

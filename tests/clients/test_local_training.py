@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from churn.metrics import binary_metrics
+from churn.model import make_classifier, predict_proba, zero_params
 from clients.local_training import (
     effective_c,
     local_metrics,
     participation_problem,
     train_locally,
 )
-from fedchurn.metrics import binary_metrics
-from fedchurn.model import make_classifier, predict_proba, zero_params
 
 
 def _objective(arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray, C: float) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedchurn.monitor.demo_feed import feed_run
+from dashboard.demo_feed import feed_run
 from kafka_bridge.observer import KafkaObserver
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -59,7 +59,7 @@ def test_flower_flags_are_the_1_42_ones(compose: dict) -> None:
         assert f"partition-id={i}" in node and 'data-path="/data/site.csv"' in node
         assert f"${{SUPERNODE_{i}_AUTH:-}}" in node
         executor = services[f"clientapp-{i}"]
-        assert executor["entrypoint"][-1] == "fedchurn.warm_superexec"
+        assert executor["entrypoint"][-1] == "deploy.warm_superexec"
         assert f"supernode-{i}:9094" in executor["command"]
     assert "--runtime-api-address superlink:8000" in command_text(services["superexec-serverapp"])
 
@@ -169,8 +169,8 @@ def test_every_command_parses_with_the_installed_flower_clis(env_file: str | Non
     from flwr.superlink.cli.flower_superlink import _parse_args_run_superlink
     from flwr.supernode.cli.flower_supernode import _parse_args_run_supernode
 
-    from fedchurn.deploy_submit import build_parser as submit_parser
-    from fedchurn.warm_superexec import build_parser as warm_parser
+    from deploy.submit import build_parser as submit_parser
+    from deploy.warm_superexec import build_parser as warm_parser
 
     env = {}
     if env_file:

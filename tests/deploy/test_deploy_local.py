@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fedchurn.deploy_local import DeployOptions, deploy
-from fedchurn.deploy_procs import free_port
+from deploy.local import DeployOptions, deploy
+from deploy.procs import free_port
 from fedchurn.split_sites import compose_config, split_sites
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.reader import EventReader
@@ -89,8 +89,8 @@ def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Pa
     assert events[-1].type == "run_finished"
     assert verify_events(events, result.run_name).ok
     # what the dashboard shows for this run: its round log counts the dropped node
-    from fedchurn.monitor.run_state import build_runs
-    from fedchurn.monitor.tables import round_log
+    from dashboard.run_state import build_runs
+    from dashboard.tables import round_log
 
     rounds = round_log(build_runs(events)[result.run_name])
     assert (rounds["rejected"] + rounds["missing"]).sum() >= 1

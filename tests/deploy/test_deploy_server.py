@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fedchurn.deploy_server import bridge_config, server_plan
+from deploy.server_app import bridge_config, server_plan
 from fedchurn.split_sites import compose_config, split_sites
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
 
 
 def test_run_config_entries_from_the_command_line() -> None:
-    from fedchurn.deploy_submit import parse_entries
+    from deploy.submit import parse_entries
 
     entries = parse_entries(["local-iterations=20", "C=0.5", "imputation=mean",
                              'strategy-config={"name": "fedprox"}', "mirror-client-updates=false"])

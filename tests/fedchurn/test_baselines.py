@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from churn.experiment import prepare_experiment
 from fedchurn.baselines import compute_baselines
-from fedchurn.experiment import prepare_experiment
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from churn.rounds import RoundObserver, RoundRecord, RunInfo
 from fedchurn.observers import build_observers
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.events import Event
 from kafka_bridge.observer import KafkaObserver
-from strategy.round_hooks import RoundObserver, RoundRecord, RunInfo
 
 SMALL = ("engine=inprocess", "data.num_rows=1500", "num_clients=3")
 ROW = re.compile(r"^(\d+)\s{2,}(.*)$")  # a round row of the audit's verdict table

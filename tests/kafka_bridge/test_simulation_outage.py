@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from churn.rounds import RoundRecord, RunInfo
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.reader import EventReader
-from strategy.round_hooks import RoundRecord, RunInfo
 from tests.kafka_bridge.helpers import cli, dead_bootstrap, spooled_events, unique_prefix
 from tests.kafka_bridge.sim_helpers import (
     SMALL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strategy.round_hooks import RoundRecord, RunInfo
+from churn.rounds import RoundRecord, RunInfo
 
 
 class Recorder:

@@ -23,8 +23,8 @@ def _missing_partitions(results: dict) -> list[list[int]]:
 
 
 def test_dropped_sites_are_missing_in_results_kafka_audit_and_dashboard(tmp_path: Path) -> None:
-    from fedchurn.monitor import tables
-    from fedchurn.monitor.run_state import build_runs
+    from dashboard import tables
+    from dashboard.run_state import build_runs
     from kafka_bridge.observer import KafkaObserver
     from kafka_bridge.verify import verify_events
     from tests.kafka_bridge.helpers import dead_bootstrap, observer_config, spooled_events

@@ -12,9 +12,9 @@ from flwr.app import ArrayRecord, Context, Message
 from flwr.clientapp import ClientApp
 from sklearn.linear_model import LogisticRegression
 
-from clients.local_data import load_experiment
+from churn.metrics import binary_metrics
+from churn.site_data import load_experiment
 from clients.newton_payload import newton_payload
-from fedchurn.metrics import binary_metrics
 from fedchurn.simulate import client_settings, compose_config, run_job
 from strategy.newton import exact_sum, newton_payload_problem
 from tests.client_wrappers import intercept_train

@@ -11,14 +11,14 @@ import pytest
 from dp_accounting import dp_event, pld, rdp
 from dp_accounting.privacy_accountant import NeighboringRelation
 
+from churn.privacy_accounting import calibrate_noise, epsilon_after
+from churn.rounds import RoundObserver, RoundRecord
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.events import array_digest, make_event
 from kafka_bridge.reader import EventReader
 from kafka_bridge.verify import verify_events
 from strategy.privacy import clip_delta
-from strategy.privacy_accounting import calibrate_noise, epsilon_after
-from strategy.round_hooks import RoundObserver, RoundRecord
 from tests.dashboard.publish import chart_data
 from tests.dashboard.test_pages import chart_titled, open_page
 from tests.kafka_bridge.helpers import unique_prefix

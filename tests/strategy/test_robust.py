@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from churn.rounds import ClientUpdate
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.verify_rules import expected_global
 from strategy.factory import StrategyContext, build_strategy, strategy_names
-from strategy.round_hooks import ClientUpdate
 from tests.strategy.recorder import Recorder
 
 ATTACK = ["client.attack=scale", "client.attack_scale=-10", "client.attack_partitions=[3]"]

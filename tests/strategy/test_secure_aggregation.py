@@ -7,13 +7,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from churn import secure_protocol as W
+from churn.rounds import RoundRecord
 from clients import secure as S
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.events import make_event
 from kafka_bridge.reader import EventReader
 from kafka_bridge.verify import verify_events
-from strategy.round_hooks import RoundRecord
 from strategy.secure import SecureChurnFedAvg
 from tests.kafka_bridge.helpers import unique_prefix
 from tests.strategy.test_privacy import Keep
@@ -37,14 +38,14 @@ def test_pairwise_masks_cancel_in_the_sum():
     public = [k.public_key().public_bytes(RAW, serialization.PublicFormat.Raw) for k in keys]
     peers = [11, 22, 33]
     plain = [np.array([1.5, -2.25, 1e4]), np.array([0.0, 3.0, -7.5]), np.array([-1e-9, 0.5, 2.0])]
-    masked = [S.mask_vector(S.encode_fixed(v, 32), peers[i], peers, public, private[i], "r1")
+    masked = [S.mask_vector(W.encode_fixed(v, 32), peers[i], peers, public, private[i], "r1")
               for i, v in enumerate(plain)]
     total = masked[0] + masked[1] + masked[2]
-    np.testing.assert_allclose(S.decode_fixed(total, 32), sum(plain), atol=3 * 2.0 ** -33)
-    alone = S.decode_fixed(masked[0], 32)
+    np.testing.assert_allclose(W.decode_fixed(total, 32), sum(plain), atol=3 * 2.0 ** -33)
+    alone = W.decode_fixed(masked[0], 32)
     assert np.max(np.abs(alone - plain[0])) > 1e6  # one masked vector says nothing about v_0
     with pytest.raises(ValueError):
-        S.encode_fixed(np.array([2.0 ** 40]), 32)
+        W.encode_fixed(np.array([2.0 ** 40]), 32)
 
 
 def test_secure_run_gives_the_plain_fedavg_model():
@@ -76,13 +77,13 @@ def test_the_server_only_receives_masked_vectors(monkeypatch):
     results, records = _run("secure=secagg", "num_rounds=2")
     assert len(received) == 8
     for msg in received:
-        assert set(msg.content.keys()) == {S.MASKED, "info"}
+        assert set(msg.content.keys()) == {W.MASKED, "info"}
         assert not msg.content.metric_records  # no num-examples, no metrics in clear
         info = dict(msg.content["info"])
         assert set(info) <= {"status", "partition-id", "spec-fingerprint"}
-        (vector,) = msg.content[S.MASKED].to_numpy_ndarrays()
+        (vector,) = msg.content[W.MASKED].to_numpy_ndarrays()
         assert vector.dtype == np.uint64
-        assert np.max(np.abs(S.decode_fixed(vector, 32))) > 1e6  # looks random, not n*w
+        assert np.max(np.abs(W.decode_fixed(vector, 32))) > 1e6  # looks random, not n*w
     for record in records:
         assert record.updates == []
 

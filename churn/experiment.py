@@ -1,0 +1,51 @@
+"""Shared set-up of every run: config -> data -> shared test split -> client partitions -> spec."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from churn.datasets import load_dataset
+from churn.feature_spec import FeatureSpec
+from churn.loading import ChurnData
+from churn.partitioning import describe_partitions, partition_rows
+from churn.preprocessing import federated_feature_spec
+from churn.split import stratified_split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Experiment:
+    """Everything a run needs before any model is trained."""
+
+    data: ChurnData
+    train: ChurnData
+    test: ChurnData
+    parts: list[np.ndarray]
+    partition_report: list[dict[str, Any]]
+
+    def client_data(self, client: int) -> ChurnData:
+        """The training rows client `client` holds."""
+        return self.train.subset(self.parts[client])
+
+    def feature_spec(self, imputation: str) -> FeatureSpec:
+        """The spec the clients' aggregates give (same protocol as over Flower, in process)."""
+        frames = [self.client_data(c).features for c in range(len(self.parts)) if len(self.parts[c])]
+        return federated_feature_spec(frames, self.data.schema, imputation)
+
+
+def prepare_experiment(cfg: Mapping[str, Any]) -> Experiment:
+    """Load data, hold out the shared test set and deal training rows to `cfg.num_clients`."""
+    data = load_dataset(cfg["data"])
+    train, test = stratified_split(data, float(cfg["test_size"]), int(cfg["seed"]))
+    parts = partition_rows(train, cfg["partition"], int(cfg["num_clients"]), int(cfg["seed"]))
+    report = describe_partitions(parts, train.target)
+    flagged = [r["client"] for r in report if r["empty"] or r["single_class"]]
+    if flagged:
+        log.warning("clients %s are empty or hold one class only; see the partition report", flagged)
+    return Experiment(data, train, test, parts, report)

@@ -1,0 +1,134 @@
+"""A node's own rows, loaded once per process and cached, and its encoded matrices per spec."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from churn import protocol as P
+from churn.datasets import load_dataset
+from churn.experiment import Experiment, prepare_experiment
+from churn.feature_spec import FeatureSpec
+from churn.loading import ChurnData
+from churn.split import local_split
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What a ClientApp needs to find its data; hashable so loaders can be cached on it."""
+
+    data_config: str  # JSON of the conf/data node
+    partition_config: str  # JSON of the conf/partition node
+    num_clients: int
+    seed: int
+    test_size: float
+    local_eval_fraction: float = 0.0
+    min_rows: int = 1
+    single_class: str = "train"
+
+    @classmethod
+    def from_run_config(cls, run_config: Mapping[str, Any]) -> ClientSettings:
+        """Read the kebab-case run-config keys of `churn.protocol`."""
+        missing = [k for k in (P.DATA_CONFIG, P.PARTITION_CONFIG, P.NUM_CLIENTS)
+                   if k not in run_config]
+        if missing:
+            raise KeyError(f"ClientApp run config lacks {missing}")
+        policy = str(run_config.get(P.SINGLE_CLASS, "train"))
+        if policy not in ("train", "decline"):
+            raise ValueError(f"{P.SINGLE_CLASS}={policy!r}; use 'train' or 'decline'")
+        return cls(
+            data_config=str(run_config[P.DATA_CONFIG]),
+            partition_config=str(run_config[P.PARTITION_CONFIG]),
+            num_clients=int(run_config[P.NUM_CLIENTS]),
+            seed=int(run_config.get(P.SEED, 42)),
+            test_size=float(run_config.get(P.TEST_SIZE, 0.2)),
+            local_eval_fraction=float(run_config.get(P.LOCAL_EVAL_FRACTION, 0.0)),
+            min_rows=int(run_config.get(P.MIN_ROWS, 1)),
+            single_class=policy,
+        )
+
+    def to_run_config(self) -> dict[str, str | int | float]:
+        """The same settings as flat kebab-case run-config entries."""
+        return {
+            P.DATA_CONFIG: self.data_config,
+            P.PARTITION_CONFIG: self.partition_config,
+            P.NUM_CLIENTS: self.num_clients,
+            P.SEED: self.seed,
+            P.TEST_SIZE: self.test_size,
+            P.LOCAL_EVAL_FRACTION: self.local_eval_fraction,
+            P.MIN_ROWS: self.min_rows,
+            P.SINGLE_CLASS: self.single_class,
+        }
+
+    def experiment_config(self) -> dict[str, Any]:
+        """The mapping `churn.experiment.prepare_experiment` reads."""
+        return {"data": json.loads(self.data_config),
+                "partition": json.loads(self.partition_config),
+                "num_clients": self.num_clients, "seed": self.seed, "test_size": self.test_size}
+
+
+@dataclass(frozen=True)
+class NodeData:
+    """One node's training rows and the rows it evaluates the global model on."""
+
+    partition_id: int
+    train: ChurnData
+    evaluation: ChurnData
+
+
+@functools.lru_cache(maxsize=4)
+def load_experiment(settings: ClientSettings) -> Experiment:
+    """Data, shared split and partitions, computed once per process for these settings."""
+    return prepare_experiment(settings.experiment_config())
+
+
+@functools.lru_cache(maxsize=64)
+def load_node_data(settings: ClientSettings, partition_id: int, data_path: str = "") -> NodeData:
+    """The node's rows: its partition in simulation, or its own CSV (`data-path`) when deployed.
+
+    With `local_eval_fraction` = 0 the node evaluates on its training rows (how well the
+    global model fits each site); otherwise a seeded, stratified share is held out locally.
+    """
+    if data_path:
+        rows = load_dataset({**json.loads(settings.data_config), "path": data_path})
+    else:
+        experiment = load_experiment(settings)
+        if not 0 <= partition_id < len(experiment.parts):
+            raise ValueError(f"partition-id {partition_id} outside 0..{len(experiment.parts) - 1}")
+        rows = experiment.client_data(partition_id)
+    train_rows, eval_rows = local_split(rows.target, settings.local_eval_fraction,
+                                        settings.seed + partition_id)
+    if len(eval_rows) == 0:
+        return NodeData(partition_id, rows, rows)
+    return NodeData(partition_id, rows.subset(train_rows), rows.subset(eval_rows))
+
+
+def node_identity(node_config: Mapping[str, Any]) -> tuple[int, str]:
+    """(partition-id, data-path) from a node config; -1 / "" where not given."""
+    return (int(node_config.get(P.NODE_PARTITION_ID, -1)),
+            str(node_config.get(P.NODE_DATA_PATH, "")))
+
+
+@functools.lru_cache(maxsize=8)
+def spec_fingerprint(spec_json: str) -> str:
+    """The fingerprint of a spec sent as JSON (cached: the same text arrives every round)."""
+    return FeatureSpec.from_json(spec_json).fingerprint
+
+
+@functools.lru_cache(maxsize=64)
+def encoded_node_data(
+    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_eval, y_eval) under the global spec, encoded once per spec."""
+    node = load_node_data(settings, partition_id, data_path)
+    spec = FeatureSpec.from_json(spec_json)
+    source = f"node partition {partition_id}"
+    x_train = spec.transform(node.train.features, source=source)
+    x_eval = (x_train if node.evaluation is node.train
+              else spec.transform(node.evaluation.features, source=source))
+    return x_train, node.train.target, x_eval, node.evaluation.target

@@ -1,0 +1,33 @@
+"""The one seeded, stratified train/test split every model in the project is evaluated on."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from churn.loading import ChurnData
+
+
+def stratified_split(data: ChurnData, test_size: float, seed: int) -> tuple[ChurnData, ChurnData]:
+    """Split rows into (train, test) keeping the churn rate in both."""
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size}")
+    rows = np.arange(len(data))
+    train_rows, test_rows = train_test_split(
+        rows, test_size=test_size, random_state=seed, stratify=data.target
+    )
+    return data.subset(np.sort(train_rows)), data.subset(np.sort(test_rows))
+
+
+def local_split(target: np.ndarray, eval_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A client's own train/eval rows; stratified when both classes have at least 2 rows."""
+    rows = np.arange(len(target))
+    n_eval = int(round(len(rows) * eval_fraction))
+    if n_eval == 0 or len(rows) - n_eval < 1:
+        return rows, rows[:0]
+    counts = np.bincount(target.astype(int), minlength=2)
+    stratify = target if counts.min() >= 2 else None
+    train_rows, eval_rows = train_test_split(
+        rows, test_size=n_eval, random_state=seed, stratify=stratify
+    )
+    return np.sort(train_rows), np.sort(eval_rows)

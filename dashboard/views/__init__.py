@@ -1,0 +1,1 @@
+"""Page bodies of the dashboard, one module per page (the files in app_pages/ only call them)."""

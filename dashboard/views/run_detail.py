@@ -1,0 +1,123 @@
+"""Run detail page: per-round AUC and log-loss vs references, round log, clients, final model."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import run_charts, tables
+from dashboard.audit_status import audit_label, audit_rounds_frame, run_verdict
+from dashboard.privacy import epsilon_spec, privacy_badge
+from dashboard.run_state import FAILED, RunState
+from dashboard.store import MonitorStore
+from dashboard.ui import pick_run
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _headline(run: RunState) -> None:
+    head = tables.headline(run)
+    fed, central = head["federated_auc"], head["centralized_auc"]
+    cols = st.columns(6)
+    cols[0].metric("status", run.status)
+    cols[1].metric("federated AUC", _fmt(fed),
+                   delta=None if fed is None or central is None else f"{fed - central:+.4f} vs centralized",
+                   delta_color="off")
+    cols[2].metric("centralized AUC", _fmt(central))
+    cols[3].metric("local-only mean AUC", _fmt(head["local_mean_auc"]))
+    cols[4].metric("rounds aggregated", len(run.aggregated_rounds()))
+    elapsed = run.elapsed_seconds()
+    cols[5].metric("elapsed", "–" if elapsed is None else f"{elapsed:.1f} s")
+    if run.status == FAILED:
+        st.error(f"Run failed: {run.error}", icon=":material/error:")
+    if run.problems:
+        st.warning(f"{len(run.problems)} event(s) of this run could not be shown: "
+                   + "; ".join(run.problems[:3]), icon=":material/warning:")
+    badge = privacy_badge(run)
+    if badge:
+        st.info(badge, icon=":material/shield_lock:")
+
+
+def _chart(chart_spec: dict, key: str) -> None:
+    st.vega_lite_chart(chart_spec, width="stretch", key=key)
+
+
+def _performance(run: RunState) -> None:
+    auc = run_charts.auc_spec(run)
+    if auc is None:
+        st.info("No aggregated round yet: the AUC chart fills in as rounds finish.")
+    else:
+        _chart(auc, "auc_chart")
+        fed = tables.metric_per_round(run, "auc")
+        fed = fed[fed["model"] == tables.FEDERATED]
+        planned = tables.config_value(run.config, "num_rounds") or "?"
+        st.caption(f"federated AUC plotted for {len(fed)} of {planned} rounds; latest "
+                   f"{fed['value'].iloc[-1]:.4f} (round {int(fed['round'].iloc[-1])})")
+    loss = run_charts.loss_spec(run)
+    if loss is not None:
+        _chart(loss, "loss_chart")
+    epsilon = epsilon_spec(run)
+    if epsilon is not None:
+        _chart(epsilon, "epsilon_chart")
+
+
+def _round_log(run: RunState) -> None:
+    st.dataframe(tables.round_log(run), hide_index=True, key="round_log")
+    st.caption("Per client and round (sampled nodes, accepted replies, rejections with reasons):")
+    st.dataframe(tables.client_log(run), hide_index=True, key="client_log")
+
+
+def _clients(run: RunState) -> None:
+    st.dataframe(tables.client_summary(run), hide_index=True, key="client_summary")
+    series = tables.client_metric_series(run)
+    if not series.empty:
+        metric = st.selectbox("client metric", sorted(series["metric"].unique()), key="client_metric")
+        chart_spec = run_charts.client_metric_spec(run, metric)
+        if chart_spec is not None:
+            _chart(chart_spec, "client_metric_chart")
+
+
+def _final_model(run: RunState) -> None:
+    left, right = st.columns(2)
+    for column, kind in ((left, "roc"), (right, "pr")):
+        chart_spec = run_charts.curve_spec(run, kind)
+        with column:
+            if chart_spec is None:
+                st.info(f"No {kind.upper()} curve points in this run's summary "
+                        f"(`summary.curves.{kind}`); they arrive with run_finished.")
+            else:
+                _chart(chart_spec, f"{kind}_curve")
+    coefs = run_charts.coefficient_spec(run, 15)
+    if coefs is None:
+        st.info("No global coefficients mirrored yet.")
+    else:
+        _chart(coefs, "coef_chart")
+
+
+def _audit(run: RunState) -> None:
+    label = audit_label(run)
+    (st.success if label.startswith("PASS") else st.error)(f"Audit: {label}")
+    verdict = run_verdict(run)
+    frame = audit_rounds_frame(run)
+    if not frame.empty:
+        st.dataframe(frame, hide_index=True, key="audit_rounds")
+    for note in verdict.notes:
+        st.caption(f"note: {note}")
+
+
+def _config(run: RunState) -> None:
+    st.json(run.config, expanded=False)
+    st.caption(f"code {run.code_version or '?'} · data {run.dataset_fingerprint or '?'} · "
+               f"{len(run.feature_names)} features · {len(run.events)} events")
+
+
+def render(store: MonitorStore) -> None:
+    """Run picker, headline tiles, then tabs with the run's charts and tables."""
+    run = pick_run(store)
+    _headline(run)
+    tabs = st.tabs(["Performance", "Round log", "Clients", "Final model", "Audit", "Config"])
+    for tab, section in zip(tabs, (_performance, _round_log, _clients, _final_model, _audit, _config),
+                            strict=True):
+        with tab:
+            section(run)

@@ -1,1 +1,0 @@
-"""Read-only monitoring of federated runs from their Kafka events: state, tables, charts."""

@@ -1,1 +1,0 @@
-"""Page bodies: each `render(store)` lays out one dashboard page from the store's state."""
