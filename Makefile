@@ -13,7 +13,7 @@ export OPENBLAS_NUM_THREADS := 1
 export PYTHONUNBUFFERED := 1
 
 .PHONY: setup run simulate baselines test test-all lint test-tools kafka-jars kafka-up kafka-down \
-        dashboard-up dashboard-down stop bench clean deploy-local
+        dashboard-up dashboard-down stop bench clean deploy-local compose-images
 
 setup: $(STAMP)
 
@@ -39,12 +39,17 @@ simulate: setup
 baselines: setup
 	$(PY) -m fedchurn.baselines $(ARGS)
 
-## Tests: start their own broker and browser; nothing else needs to run.
+## Tests: start their own broker, browser and compose projects; scripts/with-docker.sh starts
+## dockerd when no daemon answers (and stops it afterwards).
 test: setup kafka-jars test-tools
-	$(PY) -m pytest -ra $(ARGS)
+	bash scripts/with-docker.sh $(PY) -m pytest -ra $(ARGS)
 
 test-all: setup kafka-jars test-tools
-	$(PY) -m pytest -ra -m "" $(ARGS)
+	bash scripts/with-docker.sh $(PY) -m pytest -ra -m "" $(ARGS)
+
+## The compose stack with stand-in images where none can be pulled (deploy/README.md).
+compose-images: setup kafka-jars
+	$(PY) -m deploy.images build --env-file deploy/images.env
 
 lint: setup
 	$(VENV)/bin/ruff check .

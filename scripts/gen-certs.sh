@@ -2,6 +2,7 @@
 # Generate a private CA, a SuperLink TLS certificate and SuperNode auth keys (never commit them).
 #
 #   scripts/gen-certs.sh [OUT_DIR=deploy/certs] [NUM_NODES=3] [EXTRA_SAN...]
+#   scripts/gen-certs.sh --volumes DIR [NUM_NODES=3] [EXTRA_SAN...]   (compose's `certs` service)
 #
 # OUT_DIR/ca.crt                 CA that SuperNodes and `flwr` trust (--root-certificates)
 # OUT_DIR/server.pem, server.key SuperLink certificate + key (--ssl-certfile/--ssl-keyfile);
@@ -11,8 +12,18 @@
 #                                `flwr supernode register`)
 # Existing files are kept (delete the folder to rotate). Keys are readable by their owner only;
 # CERT_OWNER=49999 (as root) hands them to the user of Flower's and fedchurn's images (compose).
+#
+# --volumes DIR: everything is generated in DIR/ca (the CA key never leaves it), then handed
+# out one volume per reader: DIR/public (ca.crt, node-<i>.pub: everyone), DIR/superlink
+# (server.pem, server.key: the SuperLink), DIR/node-<i>/key (SuperNode i's private key only).
 set -euo pipefail
 
+VOLUMES=""
+if [[ "${1:-}" == "--volumes" ]]; then
+  VOLUMES="${2:?--volumes needs a folder}"
+  shift 2
+  set -- "$VOLUMES/ca" "$@"
+fi
 OUT="${1:-deploy/certs}"
 NODES="${2:-3}"
 shift $(( $# > 2 ? 2 : $# ))
@@ -57,4 +68,13 @@ done
 chmod 644 "$OUT/ca.crt" "$OUT/server.pem" "$OUT"/node-*.pub
 chmod 755 "$OUT"
 if [[ -n "${CERT_OWNER:-}" ]]; then chown -R "$CERT_OWNER" "$OUT"; fi
+if [[ -n "$VOLUMES" ]]; then
+  chmod 700 "$OUT"
+  install -m 644 "$OUT/ca.crt" "$OUT"/node-*.pub "$VOLUMES/public/"
+  install -m 644 "$OUT/server.pem" "$VOLUMES/superlink/server.pem"
+  install -m 600 "$OUT/server.key" "$VOLUMES/superlink/server.key"
+  for (( i = 0; i < NODES; i++ )); do
+    install -m 600 "$OUT/node-$i" "$VOLUMES/node-$i/key"
+  done
+fi
 echo "certificates and keys in $OUT (CA: $OUT/ca.crt; SANs: $san; $NODES node key pairs)"

@@ -17,7 +17,8 @@ SITES = 3
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    """docker-compose.yml as users run it: every variable at its default."""
+    return yaml.safe_load(interpolate((REPO / "docker-compose.yml").read_text(), {}))
 
 
 def command_text(service: dict) -> str:
@@ -27,18 +28,25 @@ def command_text(service: dict) -> str:
 
 def test_services_images_and_ports(compose: dict) -> None:
     services = compose["services"]
-    expected = {"kafka", "superlink", "superexec-serverapp", "dashboard", "federation",
-                *[f"supernode-{i}" for i in range(SITES)], *[f"clientapp-{i}" for i in range(SITES)]}
+    expected = {"site-data", "certs", "kafka", "superlink", "superexec-serverapp", "dashboard",
+                "federation", *[f"supernode-{i}" for i in range(SITES)],
+                *[f"clientapp-{i}" for i in range(SITES)]}
     assert set(services) == expected
+    # official images by default; deploy.images' stand-ins only through these variables
     assert re.fullmatch(r"apache/kafka:4\.1\.\d+", services["kafka"]["image"])
     assert services["superlink"]["image"] == "flwr/superlink:1.42.0"
+    raw = (REPO / "docker-compose.yml").read_text()
+    for name in ("FEDCHURN_KAFKA_IMAGE", "FEDCHURN_SUPERLINK_IMAGE", "FEDCHURN_SUPERNODE_IMAGE",
+                 "FEDCHURN_SUPEREXEC_IMAGE"):
+        assert "${" + name + ":-" in raw, name
     for i in range(SITES):
         assert services[f"supernode-{i}"]["image"] == "flwr/supernode:1.42.0"
-    for name in ("superexec-serverapp", "dashboard", "federation",
+    for name in ("superexec-serverapp", "dashboard", "federation", "site-data", "certs",
                  *[f"clientapp-{i}" for i in range(SITES)]):
         assert services[name]["build"]["dockerfile"] == "docker/Dockerfile", name
-    assert "8501:8501" in services["dashboard"]["ports"]
-    assert "9092:9092" in services["kafka"]["ports"]
+    published = {name: s["ports"] for name, s in services.items() if "ports" in s}
+    assert published == {"kafka": ["127.0.0.1:9092:9092"], "superlink": ["127.0.0.1:8000:8000"],
+                         "dashboard": ["127.0.0.1:8501:8501"]}
     env = services["kafka"]["environment"]
     assert env["KAFKA_ADVERTISED_LISTENERS"] == "INTERNAL://kafka:19092,EXTERNAL://localhost:9092"
     assert set(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace(":", ",").split(",")) >= {
@@ -48,33 +56,49 @@ def test_services_images_and_ports(compose: dict) -> None:
 def test_flower_flags_are_the_1_42_ones(compose: dict) -> None:
     services = compose["services"]
     link = command_text(services["superlink"])
-    assert "--isolation process" in link and "--port 8000" in link
-    assert "${SUPERLINK_SECURITY:---insecure}" in link
+    assert "--isolation process" in link and "--port 8000" in link and "--insecure" in link
+    raw = (REPO / "docker-compose.yml").read_text()
+    assert "${SUPERLINK_SECURITY:---insecure}" in raw and "${SUPERNODE_AUTH:-}" in raw
     for old_flag in ("--fleet-api-address", "--serverappio-api-address", "--clientappio-api-address",
                      "--appio-api-address", "--plugin-type", "--exec-api-address"):
-        assert old_flag not in (REPO / "docker-compose.yml").read_text(), old_flag
+        assert old_flag not in raw, old_flag
     for i in range(SITES):
         node = command_text(services[f"supernode-{i}"])
         assert "--superlink superlink:8000" in node and "--isolation process" in node
         assert f"partition-id={i}" in node and 'data-path="/data/site.csv"' in node
-        assert f"${{SUPERNODE_{i}_AUTH:-}}" in node
         executor = services[f"clientapp-{i}"]
         assert executor["entrypoint"][-1] == "deploy.warm_superexec"
         assert f"supernode-{i}:9094" in executor["command"]
     assert "--runtime-api-address superlink:8000" in command_text(services["superexec-serverapp"])
 
 
-def test_each_site_mounts_only_its_own_file(compose: dict) -> None:
+def mounts(services: dict) -> dict[str, set[str]]:
+    """Named volume -> the services that mount it."""
+    seen: dict[str, set[str]] = {}
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            seen.setdefault(volume.split(":")[0], set()).add(name)
+    return seen
+
+
+def test_each_service_mounts_only_the_data_and_keys_it_needs(compose: dict) -> None:
     services = compose["services"]
-    data_mounts = {name: [v for v in s.get("volumes", []) if "deploy/data" in v]
-                   for name, s in services.items()}
+    seen = mounts(services)
     for i in range(SITES):
-        assert data_mounts[f"clientapp-{i}"] == [f"./deploy/data/site-{i}.csv:/data/site.csv:ro"]
-        assert data_mounts[f"supernode-{i}"] == []
-    assert data_mounts["superexec-serverapp"] == ["./deploy/data/test.csv:/data/test.csv:ro"]
-    assert data_mounts["federation"] == ["./deploy/data/manifest.json:/data/manifest.json:ro"]
-    for name, mounts in data_mounts.items():
-        assert all(m.endswith(":ro") for m in mounts), name
+        assert seen[f"site-{i}-data"] == {"site-data", f"clientapp-{i}"}
+        assert services[f"clientapp-{i}"]["volumes"] == [f"site-{i}-data:/data:ro"]
+        assert seen[f"node-{i}-key"] == {"certs", f"supernode-{i}"}  # its own key only
+    assert seen["ca"] == {"certs"}  # nobody else ever sees the CA key
+    assert seen["superlink-tls"] == {"certs", "superlink"}
+    assert seen["server-data"] == {"site-data", "superexec-serverapp", "federation"}
+    assert seen["kafka-spool"] == {"superexec-serverapp"}  # the mirror's spool survives recreation
+    assert set(compose["volumes"]) >= {"kafka-spool", "ca", "tls-public", "superlink-tls"}
+    for name, service in services.items():
+        if name not in ("site-data", "certs"):
+            for volume in service.get("volumes", []):
+                target = volume.split(":")[1]
+                assert volume.endswith(":ro") or target in ("/app/output", "/app/spool",
+                                                            "/var/lib/kafka/data"), (name, volume)
 
 
 def test_healthchecks_and_start_order(compose: dict) -> None:
@@ -98,12 +122,11 @@ def test_healthchecks_and_start_order(compose: dict) -> None:
 def test_tls_env_switches_every_component(compose: dict) -> None:
     env = dict(line.split("=", 1) for line in (REPO / "deploy" / "tls.env").read_text().splitlines()
                if line and not line.startswith("#"))
-    assert "--ssl-certfile /certs/server.pem" in env["SUPERLINK_SECURITY"]
+    assert "--ssl-certfile /certs/superlink/server.pem" in env["SUPERLINK_SECURITY"]
     assert "--enable-supernode-auth" in env["SUPERLINK_SECURITY"]
-    assert env["FLWR_CLIENT_TLS"] == "--root-certificates /certs/ca.crt"
-    for i in range(SITES):
-        assert env[f"SUPERNODE_{i}_AUTH"] == f"--auth-supernode-private-key /certs/node-{i}"
-    assert "--register-keys /certs" in env["FEDERATION_TLS"]
+    assert env["FLWR_CLIENT_TLS"] == "--root-certificates /certs/public/ca.crt"
+    assert env["SUPERNODE_AUTH"] == "--auth-supernode-private-key /certs/node/key"
+    assert "--register-keys /certs/public" in env["FEDERATION_TLS"]
     text = (REPO / "docker-compose.yml").read_text()
     for key in env:
         assert "${" + key in text, key
@@ -115,9 +138,9 @@ def test_tls_env_switches_every_component(compose: dict) -> None:
 def test_dockerfile_bakes_pinned_dependencies_on_flowers_image() -> None:
     text = (REPO / "docker" / "Dockerfile").read_text()
     froms = re.findall(r"(?m)^FROM\s+(\S+)", text)
-    assert froms == ["flwr/superexec:${FLWR_VERSION}-${FLWR_IMAGE_FLAVOR}"]
-    assert "ARG FLWR_VERSION=1.42.0" in text and "ARG FLWR_IMAGE_FLAVOR=py3.11-" in text
-    assert "-r /app/docker/requirements.lock" in text and "--no-deps ." in text
+    assert froms == ["${FEDCHURN_SUPEREXEC_IMAGE}"]
+    assert "ARG FEDCHURN_SUPEREXEC_IMAGE=flwr/superexec:1.42.0-py3.11-" in text
+    assert "-r /app/docker/requirements.lock" in text
     assert "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1" in text
     lock = [line for line in (REPO / "docker" / "requirements.lock").read_text().splitlines()
             if line and not line.startswith("#")]
