@@ -38,7 +38,8 @@ from deploy.procs import DeployError
 REPO = Path(__file__).resolve().parents[1]
 DOCKER_DIR = REPO / "docker"
 LOCK = DOCKER_DIR / "requirements.lock"
-WHEELS = REPO / ".cache" / "wheels"  # host-side wheel cache (gitignored)
+# host-side wheel cache, outside the checkout so that fresh clones (CI) on one machine share it
+WHEELS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fedchurn" / "wheels"
 KAFKA_LIB = REPO / ".kafka" / "lib"
 SUITE = "bookworm"
 # python3-venv: Debian's Python 3.11 with ensurepip; the JRE runs the Kafka stand-in (Kafka 4.1
@@ -133,8 +134,8 @@ def build_base(mirror: str, log: Log) -> str:
     return tag
 
 
-def download_wheels(lock: Path, dest: Path, log: Log) -> str:
-    """Wheels for every pin of `lock` (CPython 3.11, manylinux x86_64) in `dest`; their hash."""
+def download_wheels(lock: Path, dest: Path, log: Log) -> None:
+    """Wheels for every pin of `lock` (CPython 3.11, manylinux x86_64) in `dest`."""
     stamp = dest / f".complete-{digest(lock.read_bytes(), *WHEEL_PLATFORMS)}"
     if not stamp.exists():
         started = time.monotonic()
@@ -153,8 +154,6 @@ def download_wheels(lock: Path, dest: Path, log: Log) -> str:
             old.unlink()
         stamp.touch()
         log(f"wheels: {len(list(dest.glob('*.whl')))} in {dest} ({time.monotonic() - started:.0f} s)")
-    names = sorted(p.name for p in dest.glob("*.whl"))
-    return digest(*names)
 
 
 def build_context(files: Mapping[str, Path], into: Path) -> None:
@@ -170,14 +169,15 @@ def build_context(files: Mapping[str, Path], into: Path) -> None:
 
 def build_flwr(base: str, log: Log) -> dict[str, str]:
     """flwr/superlink|supernode|superexec stand-ins (docker/flwr/Dockerfile targets)."""
-    wheels_hash = download_wheels(LOCK, WHEELS, log)
     dockerfile = DOCKER_DIR / "flwr" / "Dockerfile"
-    version = digest(base, wheels_hash, LOCK.read_bytes(), dockerfile.read_bytes())
+    # the lock and the platforms fix the wheels, so a warm run needs no pip at all
+    version = digest(base, LOCK.read_bytes(), *WHEEL_PLATFORMS, dockerfile.read_bytes())
     tags = {role: f"fedchurn-flwr-{role}:1.42.0-{version}"
             for role in ("superlink", "supernode", "superexec")}
     if all(image_exists(t) for t in tags.values()):
         log(f"flwr stand-ins {version}: present")
         return tags
+    download_wheels(LOCK, WHEELS, log)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fedchurn-flwr-") as tmp:
         ctx = Path(tmp)

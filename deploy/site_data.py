@@ -12,6 +12,7 @@ manifest to VOLUMES/server/ (the ServerApp and the submitter).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,9 @@ def split_files(sites: int) -> list[str]:
 
 def find_split(source: Path, sites: int) -> bool:
     """True for a complete split in `source`, False for none; a partial one is an error."""
+    if not os.access(source, os.R_OK | os.X_OK):
+        raise DeployError(f"{source} is not readable by uid {os.getuid()} (the image's user): "
+                          f"make the split folder readable, e.g. chmod -R o+rX deploy/data")
     present = [name for name in split_files(sites) if (source / name).is_file()]
     if present and len(present) < len(split_files(sites)):
         missing = sorted(set(split_files(sites)) - set(present))
