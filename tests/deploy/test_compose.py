@@ -39,16 +39,27 @@ def test_ports_are_published_on_loopback_only(stack: Stack) -> None:
 
 
 def test_dashboard_in_chromium_shows_the_run_and_its_rounds(stack: Stack) -> None:
-    from tests.dashboard.browser import chromium_driver, page_text, plotted_rounds, wait_for
+    from tests.dashboard.browser import (
+        chromium_driver,
+        page_text,
+        plotted_rounds,
+        screenshot,
+        selected_values,
+        wait_for,
+    )
 
+    run = stack.first_run
     with stack.phase("dashboard"):
         driver = chromium_driver()
         try:
-            driver.get(stack.dashboard_url)
-            wait_for(lambda: stack.first_run in page_text(driver), 90, "the run on the Runs page")
-            driver.get(f"{stack.dashboard_url}/run?run={stack.first_run}")
-            wait_for(lambda: "status\nfinished" in page_text(driver), 90, "the finished run's page")
+            driver.get(stack.dashboard_url)  # Runs page (its table is a canvas grid: counts only)
+            wait_for(lambda: "finished\n1" in page_text(driver), 90, "the finished run on Runs")
+            assert "kafka:19092" in page_text(driver)
+            driver.get(f"{stack.dashboard_url}/run?run={run}")
+            wait_for(lambda: any(v.startswith(f"{run} · finished") for v in selected_values(driver))
+                     and "status\nfinished" in page_text(driver), 90, "the finished run's page")
             wait_for(lambda: plotted_rounds(driver) == ROUNDS, 60, f"{ROUNDS} AUC points")
+            screenshot(driver, "compose_run_detail", charts=1)
             assert "Traceback" not in page_text(driver)
         finally:
             driver.quit()
