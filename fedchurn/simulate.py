@@ -40,7 +40,8 @@ from fedchurn.results import (
 )
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
-from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
+from strategy.run_plan import server_plan, server_run_config
+from strategy.server_app import ServerOutcome, build_server_app
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +91,12 @@ def run_job(
     cfg = with_resolved_privacy(cfg, len(experiment.parts))  # privacy=dp: z calibrated to ε
     # 5. the apps
     outcome = ServerOutcome()
-    plan = ServerPlan(
-        run_id=run_id, num_nodes=len(experiment.parts), num_rounds=int(cfg["num_rounds"]),
-        test=experiment.test, local_iterations=int(cfg["client"]["local_iterations"]),
-        C=float(cfg["C"]), imputation=str(cfg["imputation"]),
-        regularisation=str(cfg["strategy"].get("regularisation", "global")),
-        strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
-        timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
-        config=public_config(cfg), reference=observer_reference(reference),
-        code_version=code_version(), privacy=dict(cfg.get("privacy") or {}),
-        secure=dict(cfg.get("secure") or {}),
-    )
+    run_config = {**settings.to_run_config(),
+                  **server_run_config(cfg, run_id=run_id, code_version=code_version(),
+                                      output_dir=output_dir)}
+    plan = server_plan(run_config, test=experiment.test, config=public_config(cfg),
+                       reference=observer_reference(reference), privacy=cfg.get("privacy"),
+                       secure=cfg.get("secure"))
     if observers is None:
         observers = build_configured_observers(cfg, run_id)
     server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
