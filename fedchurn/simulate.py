@@ -12,7 +12,6 @@ the run id (in a sweep: "<sweep dir name>_<job subdir>").
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import resource
@@ -38,6 +37,7 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
+from kafka_bridge.mirror_setup import build_observers
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
 from strategy.run_plan import server_plan, server_run_config
@@ -98,7 +98,7 @@ def run_job(
                        reference=observer_reference(reference), privacy=cfg.get("privacy"),
                        secure=cfg.get("secure"))
     if observers is None:
-        observers = build_configured_observers(cfg, run_id)
+        observers = build_observers(cfg.get("bridge"))
     server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
     behaviour = ClientBehaviour.from_client_config(cfg["client"], int(cfg["seed"]))
     client_app = build_client_app({**settings.to_run_config(), **behaviour.to_run_config()})
@@ -163,15 +163,6 @@ def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return redact(cfg)
-
-
-def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
-    """Observers the `bridge` config asks for (fedchurn.observers), none until it exists."""
-    if importlib.util.find_spec("fedchurn.observers") is None:
-        return []
-    from fedchurn.observers import build_observers
-
-    return list(build_observers(cfg, run_id))
 
 
 def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None) -> dict:
