@@ -24,8 +24,7 @@ from flwr.serverapp import Grid, ServerApp
 from kafka_bridge.mirror_setup import bridge_config, build_observers
 from strategy import run_plan
 from strategy.console_progress import ConsoleProgress
-from strategy.observer_hub import ObserverHub
-from strategy.server_app import ServerOutcome, ServerPlan, run_federation
+from strategy.server_app import ServerOutcome, ServerPlan, run_observed
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +44,9 @@ def main(grid: Grid, context: Context) -> None:
     """Run the federation the run config describes, mirrored to Kafka when configured."""
     run_config = dict(context.run_config)
     observers = [ConsoleProgress(), *build_observers(bridge_config(run_config, os.environ))]
-    hub = ObserverHub(observers)
     try:
-        plan = server_plan(run_config, context.run_id)
-        run_federation(grid, plan, hub, ServerOutcome())
-    except Exception as ex:
-        hub.run_failed(f"{type(ex).__name__}: {ex}")
-        raise
+        run_observed(grid, lambda: server_plan(run_config, context.run_id), observers,
+                     ServerOutcome())
     finally:
         for observer in observers:
             close = getattr(observer, "close", None)
