@@ -29,6 +29,10 @@ from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
 from fedchurn.baselines import compute_baselines
+from fedchurn.config import (
+    compose_config,  # noqa: F401 - old import path of in-flight branches
+    with_absolute_path,
+)
 from fedchurn.engines import run_engine
 from fedchurn.results import (
     comparison_table,
@@ -49,13 +53,8 @@ log = logging.getLogger(__name__)
 def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
     """The ClientApp's data settings (its kebab-case run config) from the Hydra config."""
     client = cfg["client"]
-    data = dict(cfg["data"])
-    if data.get("path") and data["path"] != "???":  # absolute, so Ray actors find it too
-        from hydra.utils import to_absolute_path
-
-        data["path"] = to_absolute_path(str(data["path"]))
     return ClientSettings(
-        data_config=json.dumps(data, sort_keys=True),
+        data_config=json.dumps(with_absolute_path(cfg["data"]), sort_keys=True),
         partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
         num_clients=int(cfg["num_clients"]), seed=int(cfg["seed"]),
         test_size=float(cfg["test_size"]),
@@ -163,18 +162,6 @@ def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return redact(cfg)
-
-
-def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None) -> dict:
-    """The resolved config for `overrides` without a Hydra run (scripts, tests)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    conf_dir = Path(__file__).resolve().parents[1] / "conf"
-    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
-    cfg.output_dir = str(output_dir) if output_dir is not None else None
-    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def run_id_of(hydra_cfg: Any) -> str:

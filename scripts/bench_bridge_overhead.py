@@ -52,7 +52,8 @@ def base_overrides(args: argparse.Namespace) -> list[str]:
 
 def run_once(overrides: list[str], bridge: dict[str, str] | None) -> dict[str, float]:
     """One federation via run_job; bridge None = bridge=off. Timings and delivery counts."""
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
     from kafka_bridge.mirror_setup import build_observers
 
     extra = ["bridge=off"] if bridge is None else [

@@ -49,7 +49,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-wait", type=float, default=90.0)
     args = parser.parse_args()
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
     from kafka_bridge.mirror_setup import build_observers
 
     out = Path(args.out)

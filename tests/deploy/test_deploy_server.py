@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from deploy.server_app import server_plan
-from fedchurn.split_sites import compose_config, split_sites
+from fedchurn.config import compose_config
+from fedchurn.split_sites import split_sites
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,7 +20,7 @@ def app_defaults() -> dict:
 
 
 def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
-    manifest = split_sites(compose_config(["data=synthetic", "data.num_rows=300"], None, 3), tmp_path)
+    manifest = split_sites(compose_config(["data=synthetic", "data.num_rows=300", "num_clients=3"]), tmp_path)
     cfg = {**app_defaults(), "test-path": str(tmp_path / "test.csv"), "num-server-rounds": 4,
            "min-available-nodes": 3, "run-name": "r1"}
     plan = server_plan(cfg, 123)

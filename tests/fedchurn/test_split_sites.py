@@ -11,12 +11,13 @@ import pytest
 from churn.experiment import prepare_experiment
 from churn.loading import load_csv
 from churn.schema import TELCO_SCHEMA
-from fedchurn.split_sites import compose_config, main, split_sites
+from fedchurn.config import compose_config
+from fedchurn.split_sites import main, split_sites
 
 
 def test_synthetic_split_matches_the_simulation_partitions(tmp_path: Path) -> None:
     cfg = compose_config(["data=synthetic", "data.num_rows=600", "partition=dirichlet",
-                          "partition.alpha=0.5", "seed=7"], None, 3)
+                          "partition.alpha=0.5", "seed=7", "num_clients=3"])
     manifest = split_sites(cfg, tmp_path)
     experiment = prepare_experiment(cfg)
     sizes = [len(pd.read_csv(tmp_path / f"site-{i}.csv")) for i in range(3)]

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.events import Event
 from kafka_bridge.mirror_setup import build_observers
 from kafka_bridge.observer import KafkaObserver

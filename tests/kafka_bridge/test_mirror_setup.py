@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fedchurn.simulate import compose_config
+from fedchurn.config import compose_config
 from kafka_bridge.config import BridgeConfig
 from kafka_bridge.mirror_setup import bridge_config, build_observers
 from kafka_bridge.observer import KafkaObserver

@@ -6,7 +6,8 @@ import tomllib
 from pathlib import Path
 
 from churn.site_data import load_experiment
-from fedchurn.simulate import client_settings, compose_config
+from fedchurn.config import compose_config
+from fedchurn.simulate import client_settings
 from strategy.privacy_setup import with_resolved_privacy
 from strategy.run_plan import server_plan, server_run_config
 
