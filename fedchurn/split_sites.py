@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from churn.datasets import load_dataset
-from churn.loading import ChurnData, validate_frame
+from churn.loading import ChurnData, read_table, validate_frame
 from churn.partitioning import describe_partitions, format_partition_report, partition_rows
 from churn.schema import DatasetSchema, schema_from_config
 from churn.split import stratified_split
@@ -51,7 +51,7 @@ def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[s
         raw = _frame_from(data)
         site_cfg: dict[str, Any] = {"name": "telco"}
     else:
-        raw = pd.read_csv(Path(data.source), dtype=str, keep_default_na=False)
+        raw = read_table(data.source)
         site_cfg = {k: v for k, v in data_cfg.items() if k != "path"}
     return raw, data, site_cfg
 
@@ -102,7 +102,7 @@ def _write(raw: pd.DataFrame, rows: np.ndarray, path: Path) -> dict[str, Any]:
 
 
 def _check_readable(path: Path, site_cfg: dict[str, Any]) -> None:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_table(path)
     validate_frame(frame, schema_from_config(site_cfg), str(path), "-",
                    bool(site_cfg.get("allow_extra_columns", False)))
 
