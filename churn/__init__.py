@@ -1,1 +1,1 @@
-"""The churn task: data, preprocessing, partitions, model, metrics, wire protocol (imports no project code)."""
+"""The churn ML task: data, preprocessing, partitions, model, metrics, wire protocol; no project imports."""
