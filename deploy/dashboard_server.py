@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -80,15 +81,15 @@ def stop_dashboard(timeout: float = 15.0) -> bool:
     return True
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fedchurn dashboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="serve the dashboard in the background")
     up.add_argument("--port", type=int, default=8501)
     up.add_argument("--bootstrap", default=os.environ.get("FEDCHURN_KAFKA_BOOTSTRAP", "localhost:9092"))
     up.add_argument("--topic-prefix", default=None)
     sub.add_parser("down", help="stop it")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.command == "up":
         url = start_dashboard(args.port, args.bootstrap, args.topic_prefix)
         print(f"dashboard: {url}  (Kafka {args.bootstrap}; stop everything with `make stop`)")

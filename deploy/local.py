@@ -1,9 +1,9 @@
 """The compose topology as local processes: Kafka, SuperLink, one SuperNode per site, dashboard.
 
-    python -m deploy.local --data deploy/data --rounds 3 [--tls [--auth]]
+    fedchurn deploy-local --data deploy/data --rounds 3 [--tls [--auth]]
         [--isolation warm|subprocess|process] [--kill-site 2 --kill-at-round 2] [--hold]
 
-`--data` is a folder written by `python -m fedchurn.split_sites` (site-<i>.csv, test.csv,
+`--data` is a folder written by `fedchurn split-sites` (site-<i>.csv, test.csv,
 manifest.json). Everything is started, `flwr run` submits the app with a run config built
 here, the run is awaited, and every process (and its children) is stopped afterwards; logs
 stay in `--state-dir`. `--hold` keeps the topology up until Ctrl-C, e.g. to use the dashboard.
@@ -77,7 +77,7 @@ class DeployResult:
     killed_site: int | None = None
     leftovers: list[str] = field(default_factory=list)
     events: int = 0  # events of this run found in Kafka
-    audit_ok: bool | None = None  # `fedchurn.audit verify` verdict (None: no Kafka)
+    audit_ok: bool | None = None  # `fedchurn audit verify` verdict (None: no Kafka)
 
 
 def run_config(opts: DeployOptions, manifest: dict[str, Any], bootstrap: str | None) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
             result.events, result.audit_ok = audit(result.bootstrap, opts.run_name)
         if opts.hold:
             if result.bootstrap:
-                print(f"audit: python -m fedchurn.audit verify --run {opts.run_name} "
+                print(f"audit: fedchurn audit verify --run {opts.run_name} "
                       f"--bootstrap {result.bootstrap}", flush=True)
             print("topology is up; Ctrl-C stops it", flush=True)
             try:
@@ -180,7 +180,7 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def audit(bootstrap: str, run_name: str, timeout: float = 60.0) -> tuple[int, bool]:
-    """(number of events, verdict) of `fedchurn.audit verify` for the run, once it is complete."""
+    """(number of events, verdict) of `fedchurn audit verify` for the run, once it is complete."""
     from kafka_bridge.reader import EventReader
     from kafka_bridge.report import format_verdict
     from kafka_bridge.verify import verify_events
@@ -218,7 +218,7 @@ def _check_alive(procs: ProcessSet, name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fedchurn deploy-local", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT / "deploy" / "data",
                         help="folder from fedchurn.split_sites (default deploy/data)")
     parser.add_argument("--state-dir", type=Path, default=DeployOptions.state_dir)

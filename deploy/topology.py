@@ -99,7 +99,7 @@ class Topology:
 
     def start_supernode(self, procs: ProcessSet, site: int, data_file: Path) -> None:
         if not data_file.is_file():
-            raise DeployError(f"{data_file} is missing; run python -m fedchurn.split_sites first")
+            raise DeployError(f"{data_file} is missing; run fedchurn split-sites first")
         port = free_port()
         home = self.state / f"node-{site}"
         home.mkdir(parents=True, exist_ok=True)

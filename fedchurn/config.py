@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from fedchurn import CONF_DIR
 
 
 def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None) -> dict[str, Any]:

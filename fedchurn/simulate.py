@@ -1,10 +1,10 @@
-"""One entry point for federated runs: `python -m fedchurn.simulate [hydra overrides]`.
+"""One entry point for federated runs: `fedchurn simulate [overrides]` (or `python -m fedchurn.simulate`).
 
 Examples:
-  python -m fedchurn.simulate engine=inprocess
-  python -m fedchurn.simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
+  fedchurn simulate engine=inprocess
+  fedchurn simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
       partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
-  python -m fedchurn.simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
+  fedchurn simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
 
 Each run writes results.json and model.joblib into its Hydra run directory, whose name is
 the run id (in a sweep: "<sweep dir name>_<job subdir>").
@@ -28,6 +28,7 @@ from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
+from fedchurn import CONF_DIR
 from fedchurn.baselines import compute_baselines
 from fedchurn.config import (
     compose_config,  # noqa: F401 - old import path of in-flight branches
@@ -179,7 +180,7 @@ def main() -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _entry(cfg: DictConfig) -> float | None:
         hydra_cfg = HydraConfig.get()
         resolved = OmegaConf.to_container(cfg, resolve=True)
