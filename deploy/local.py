@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -28,9 +27,11 @@ from typing import Any
 
 import tomli_w
 
-from deploy.procs import DeployError, ProcessSet, free_port, wait_for_port
+from deploy.dashboard_server import streamlit_command
+from deploy.procs import DeployError, ProcessSet, wait_for_port
 from deploy.submit import parse_entries, run_config_from_manifest
 from deploy.topology import Topology
+from kafka_bridge.processes import free_port, port_free
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_MARKER = ".fedchurn-deploy-state"
@@ -99,7 +100,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
     opts.data_dir = opts.data_dir.resolve()
     manifest = json.loads((opts.data_dir / "manifest.json").read_text())
     opts.run_name = opts.run_name or f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    if opts.dashboard_port and opts.kafka and not port_is_free(opts.dashboard_port):
+    if opts.dashboard_port and opts.kafka and not port_free("127.0.0.1", opts.dashboard_port):
         raise DeployError(f"port {opts.dashboard_port} is taken (another dashboard?); "
                           "pass --dashboard-port PORT, or 0 for none")
     state = opts.state_dir = opts.state_dir.resolve()
@@ -126,12 +127,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
         for site in range(int(manifest["sites"])):
             topo.start_supernode(procs, site, opts.data_dir / f"site-{site}.csv")
         if opts.dashboard_port and result.bootstrap:
-            dash = procs.start("dashboard", [sys.executable, "-m", "streamlit", "run",
-                                             str(REPO_ROOT / "dashboard" / "app.py"),
-                                             "--server.port", str(opts.dashboard_port),
-                                             "--server.headless", "true",
-                                             "--browser.gatherUsageStats", "false"],
-                               cwd=REPO_ROOT,
+            dash = procs.start("dashboard", streamlit_command(opts.dashboard_port), cwd=REPO_ROOT,
                                env={**topo.env(), "FEDCHURN_KAFKA_BOOTSTRAP": result.bootstrap})
             wait_for_port("127.0.0.1", opts.dashboard_port, 120, dash)
             print(f"dashboard: http://localhost:{opts.dashboard_port}", flush=True)
@@ -168,15 +164,6 @@ def deploy(opts: DeployOptions) -> DeployResult:
             broker.down()
         result.wall_s = time.monotonic() - started
     return result
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def audit(bootstrap: str, run_name: str, timeout: float = 60.0) -> tuple[int, bool]:

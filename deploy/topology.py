@@ -20,8 +20,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.procs import DeployError, ProcessSet, free_port, wait_for_port, wait_for_text
+from deploy.procs import DeployError, ProcessSet, wait_for_port, wait_for_text
 from deploy.submit import FlwrCli
+from kafka_bridge.processes import free_port
 
 HOST = "127.0.0.1"
 
