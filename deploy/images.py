@@ -1,6 +1,6 @@
 """Build the images docker-compose.yml names from what this machine reaches, with no registry.
 
-    python -m deploy.images build [--env-file deploy/images.env]
+    fedchurn compose-images build [--env-file deploy/images.env]   (python -m deploy.images build)
 
 Where `apache/kafka`, `flwr/*` and `python` images cannot be pulled, this builds stand-ins
 for them and writes the variables that point docker-compose.yml at them (the compose file

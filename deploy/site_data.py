@@ -38,7 +38,7 @@ def find_split(source: Path, sites: int) -> bool:
     if present and len(present) < len(split_files(sites)):
         missing = sorted(set(split_files(sites)) - set(present))
         raise DeployError(f"{source} holds part of a {sites}-site split: missing {', '.join(missing)}. "
-                          f"Write it again with `python -m fedchurn.split_sites --out deploy/data "
+                          f"Write it again with `fedchurn split-sites --out deploy/data "
                           f"--sites {sites}` (or empty the folder for synthetic data)")
     return bool(present)
 

@@ -22,8 +22,9 @@ import pytest
 
 from deploy import images
 from deploy.compose import ComposeProject, daemon_problem
-from deploy.procs import DeployError, free_port
+from deploy.procs import DeployError
 from kafka_bridge.events import Event
+from kafka_bridge.processes import free_port
 from kafka_bridge.reader import EventReader
 
 REPO = Path(__file__).resolve().parents[2]
