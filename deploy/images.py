@@ -226,7 +226,7 @@ def build_all(mirror: str | None = None, log: Log = print) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fedchurn compose-images", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build the stand-in images; print the compose variables")
     build.add_argument("--mirror", help="Debian archive URI (default: the one apt uses)")

@@ -1,7 +1,8 @@
 """Submit the federation to a running SuperLink with `flwr run` and wait for it (local and compose).
 
     python -m deploy.submit --superlink superlink:8000 --manifest /data/manifest.json \
-        [--root-certificates /certs/ca.crt [--register-keys /certs]] [--rounds 5] [--wait]
+        [--root-certificates /certs/ca.crt [--register-keys /certs [--register-only]]]
+        [--rounds 5] [--wait]
 
 The run config is built from the split's `manifest.json` (data settings of the site files);
 the connection goes to `$FLWR_HOME/config.toml` (`[superlink.fedchurn]`), never to
@@ -82,8 +83,15 @@ class FlwrCli:
                               f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return done.stdout
 
-    def register(self, public_key: Path, name: str) -> None:
-        self(["supernode", "register", str(public_key), CONNECTION, "--name", name])
+    def register(self, public_key: Path, name: str) -> bool:
+        """Register a SuperNode's public key; False if the SuperLink already has it."""
+        try:
+            self(["supernode", "register", str(public_key), CONNECTION, "--name", name])
+        except DeployError as exc:
+            if "already in use" not in str(exc):  # a second `up` against the same SuperLink
+                raise
+            return False
+        return True
 
     def run(self, run_config_file: Path) -> str:
         out = self(["run", str(self.app_dir), CONNECTION, "--run-config", str(run_config_file),
@@ -160,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", default="", help="where the ServerApp saves the model")
     parser.add_argument("--root-certificates", type=Path, help="CA file: TLS (default insecure)")
     parser.add_argument("--register-keys", type=Path, help="folder with node-<i>.pub to register")
+    parser.add_argument("--register-only", action="store_true",
+                        help="register the keys (if any), submit nothing (compose: register-nodes)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min-nodes", type=int, default=2)
     parser.add_argument("--round-timeout", type=float, default=120.0)
@@ -180,7 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.write_connection()
     if args.register_keys:
         for site in range(int(manifest["sites"])):
-            cli.register(args.register_keys / f"node-{site}.pub", f"site-{site}")
+            new = cli.register(args.register_keys / f"node-{site}.pub", f"site-{site}")
+            print(f"site-{site}: SuperNode key {'registered' if new else 'already registered'}",
+                  flush=True)
+    if args.register_only:
+        return 0
     run_name = args.run_name or f"compose-{time.strftime('%Y%m%d-%H%M%S')}"
     config = run_config_from_manifest(manifest, test_path=args.test_path, rounds=args.rounds,
                                       min_nodes=args.min_nodes, round_timeout=args.round_timeout,

@@ -28,8 +28,8 @@ def command_text(service: dict) -> str:
 
 def test_services_images_and_ports(compose: dict) -> None:
     services = compose["services"]
-    expected = {"site-data", "certs", "kafka", "superlink", "superexec-serverapp", "dashboard",
-                "federation", *[f"supernode-{i}" for i in range(SITES)],
+    expected = {"site-data", "certs", "register-nodes", "kafka", "superlink", "superexec-serverapp",
+                "dashboard", "federation", *[f"supernode-{i}" for i in range(SITES)],
                 *[f"clientapp-{i}" for i in range(SITES)]}
     assert set(services) == expected
     # official images by default; deploy.images' stand-ins only through these variables
@@ -42,7 +42,7 @@ def test_services_images_and_ports(compose: dict) -> None:
     for i in range(SITES):
         assert services[f"supernode-{i}"]["image"] == "flwr/supernode:1.42.0"
     for name in ("superexec-serverapp", "dashboard", "federation", "site-data", "certs",
-                 *[f"clientapp-{i}" for i in range(SITES)]):
+                 "register-nodes", *[f"clientapp-{i}" for i in range(SITES)]):
         assert services[name]["build"]["dockerfile"] == "docker/Dockerfile", name
     published = {name: s["ports"] for name, s in services.items() if "ports" in s}
     assert published == {"kafka": ["127.0.0.1:9092:9092"], "superlink": ["127.0.0.1:8000:8000"],
@@ -90,7 +90,7 @@ def test_each_service_mounts_only_the_data_and_keys_it_needs(compose: dict) -> N
         assert seen[f"node-{i}-key"] == {"certs", f"supernode-{i}"}  # its own key only
     assert seen["ca"] == {"certs"}  # nobody else ever sees the CA key
     assert seen["superlink-tls"] == {"certs", "superlink"}
-    assert seen["server-data"] == {"site-data", "superexec-serverapp", "federation"}
+    assert seen["server-data"] == {"site-data", "superexec-serverapp", "federation", "register-nodes"}
     assert seen["kafka-spool"] == {"superexec-serverapp"}  # the mirror's spool survives recreation
     assert set(compose["volumes"]) >= {"kafka-spool", "ca", "tls-public", "superlink-tls"}
     for name, service in services.items():
@@ -126,7 +126,11 @@ def test_tls_env_switches_every_component(compose: dict) -> None:
     assert "--enable-supernode-auth" in env["SUPERLINK_SECURITY"]
     assert env["FLWR_CLIENT_TLS"] == "--root-certificates /certs/public/ca.crt"
     assert env["SUPERNODE_AUTH"] == "--auth-supernode-private-key /certs/node/key"
-    assert "--register-keys /certs/public" in env["FEDERATION_TLS"]
+    assert env["FEDERATION_TLS"] == "--root-certificates /certs/public/ca.crt"
+    assert env["NODE_REGISTRATION"] == "--register-keys /certs/public"
+    for i in range(SITES):  # keys are registered before any SuperNode starts
+        after = compose["services"][f"supernode-{i}"]["depends_on"]["register-nodes"]
+        assert after["condition"] == "service_completed_successfully"
     text = (REPO / "docker-compose.yml").read_text()
     for key in env:
         assert "${" + key in text, key
@@ -216,5 +220,7 @@ def test_every_command_parses_with_the_installed_flower_clis(env_file: str | Non
         executor = warm_parser().parse_args(argv(f"clientapp-{i}"))
         assert executor.runtime_api_address == f"supernode-{i}:9094"
     submit = submit_parser().parse_args(argv("federation"))
-    assert submit.superlink == "superlink:8000" and submit.wait
-    assert (submit.register_keys is None) is (env_file is None)
+    assert submit.superlink == "superlink:8000" and submit.wait and submit.register_keys is None
+    assert (submit.root_certificates is None) is (env_file is None)
+    register = submit_parser().parse_args(argv("register-nodes"))
+    assert register.register_only and (register.register_keys is None) is (env_file is None)

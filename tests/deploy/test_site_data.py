@@ -32,7 +32,7 @@ def test_a_complete_split_is_copied_one_file_per_site(tmp_path: Path) -> None:
 
 def test_a_partial_split_names_the_missing_files_and_the_fix(tmp_path: Path) -> None:
     (tmp_path / "site-0.csv").write_text("x\n")
-    with pytest.raises(DeployError, match=r"missing manifest.json, site-1.csv, test.csv.*split_sites"):
+    with pytest.raises(DeployError, match=r"missing manifest.json, site-1.csv, test.csv.*split-sites"):
         find_split(tmp_path, 2)
 
 
