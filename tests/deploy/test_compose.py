@@ -82,15 +82,16 @@ def test_supernode_stopped_mid_run_is_recorded_missing_and_the_run_finishes(stac
     assert events[-1].type == "run_finished"
     assert verify_events(events, run_name).ok
     rounds = [e.payload for e in events if e.type == "round_aggregated"]
+    # round 2 may still have had node 2's reply (it is stopped once round 1 is seen in Kafka);
+    # the last round runs without it
     assert len(rounds) == ROUNDS and len(rounds[0]["participants"]) == 3
-    assert all(len(r["participants"]) == 2 for r in rounds[1:]), rounds
+    assert len(rounds[-1]["participants"]) == 2, [r["participants"] for r in rounds]
     # the stopped node's pending message comes back as Flower's error (a `reply_rejected`
     # event; it comes from the SuperLink, so it cannot name the site) or not at all (listed
-    # `missing` in round_aggregated, with the site's partition id)
+    # `missing` in round_aggregated, with the site's partition id: seen in every warm run)
     failures = [e.payload for e in events if e.type == "reply_rejected"]
     failures += [m for r in rounds for m in r.get("missing", [])]
-    sites = {f["partition_id"] for f in failures}
-    assert 2 in sites and sites <= {2, None}, failures
+    assert failures and {f["partition_id"] for f in failures} <= {2, None}, failures
     from dashboard.run_state import build_runs
     from dashboard.tables import round_log
 
