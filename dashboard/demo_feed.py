@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from churn.metrics import score_summary
 from churn.rounds import ClientUpdate, Rejection, RoundRecord, RunInfo
 from kafka_bridge.verify import weighted_average
 
@@ -47,6 +48,16 @@ def _curves(auc: float, points: int = 60) -> dict[str, dict[str, list[float]]]:
     precision = prevalence * recall / (prevalence * recall + (1 - prevalence) * fpr[1:])
     return {"roc": {"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()},
             "pr": {"recall": recall.round(4).tolist(), "precision": precision.round(4).tolist()}}
+
+
+def _scores(auc: float, rows: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """Histogram and gains of binormal scores with the given AUC at 26% prevalence."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    churned = rng.random(rows) < 0.26
+    logit = rng.normal(size=rows) + churned * math.sqrt(2) * norm.ppf(auc) - 1.0
+    return score_summary(churned, 1 / (1 + np.exp(-logit)))
 
 
 def feed_run(observer: Observer, run_id: str, *, num_clients: int = 3, num_rounds: int = 3,
@@ -107,7 +118,8 @@ def feed_run(observer: Observer, run_id: str, *, num_clients: int = 3, num_round
     observer.run_finished({
         "run_id": run_id, "rounds": num_rounds,
         "final_server_metrics": {"auc": auc, "log_loss": 0.62 - 0.2 * (1 - math.exp(-num_rounds / 1.5))},
-        "wall_time_s": time.monotonic() - started, "curves": _curves(auc)})
+        "wall_time_s": time.monotonic() - started, "curves": _curves(auc),
+        "scores": _scores(auc)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,14 +24,14 @@ def test_run_chart_specs_validate_and_are_memoized():
         charts.alt.Chart.from_dict(s, validate=True)
     assert run_charts.auc_spec(run) is specs[0]
     values = [row for rows in specs[0]["datasets"].values() for row in rows]
-    assert any(row["model"] == "federated" for row in values)
+    assert any(row.get("model") == "federated" for row in values)
 
 
 def test_flow_and_sweep_specs_validate():
     events = recorded_run("s_0_n2", num_clients=2, num_rounds=2) + recorded_run("s_1_n3", num_clients=3,
                                                                                 num_rounds=2)
     flow = FlowStats()
-    flow.add(received(events), live=True)
+    flow.add(received(events), live_since=datetime.min.replace(tzinfo=UTC))
     now = datetime.now(UTC)
     flow.record_lag(now, {"p.rounds": 2})
     flow.record_lag(now + timedelta(seconds=2), {"p.rounds": 0})

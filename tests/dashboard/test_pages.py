@@ -81,7 +81,7 @@ def test_runs_page_lists_every_run_and_the_failure_stands_out(monkeypatch, topic
 def test_run_detail_page_shows_curves_log_clients_and_audit(monkeypatch, topics):
     at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/run_detail.py",
                    run="real-run")
-    assert at.selectbox(key="run_picker").value == "real-run"
+    assert at.selectbox(key="url_run").value == "real-run"
     tiles = {m.label: m.value for m in at.metric}
     final = topics["real"]["final"]
     assert tiles["federated AUC"] == f"{final['federated_auc']:.4f}"
