@@ -36,7 +36,7 @@ _PALETTE = {FEDERATED: "#1f77b4", CENTRALIZED: "#2ca02c", LOCAL_MEAN: BAND_COLOR
 _OTHERS = ["#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f"]
 # Legends sit below the plot and are never sized into its height (spec() uses fit-x): at most
 # the 3 named lines, 2 band entries and the clients' own losses, whatever the number of sites.
-_LEGEND = alt.Legend(title=None, orient="bottom", columns=3, labelLimit=320)
+_LEGEND = alt.Legend(title=None, orient="bottom", columns=3, labelLimit=320, symbolOpacity=1)
 
 
 def value_domain(values: pd.Series, min_span: float, clamp: tuple[float, float] | None = None
@@ -56,7 +56,7 @@ def value_domain(values: pd.Series, min_span: float, clamp: tuple[float, float] 
 
 def scale_note(domain: list[float]) -> str:
     """How much of the metric the y-axis spans, for the axis title."""
-    return f"axis {domain[0]:g} to {domain[1]:g}, span {domain[1] - domain[0]:.3g}"
+    return f"axis {domain[0]:.3f} to {domain[1]:.3f}, span {domain[1] - domain[0]:.3f}"
 
 
 def metric_chart(frame: pd.DataFrame, title: str, y_title: str, min_span: float = 0.05,
@@ -75,7 +75,7 @@ def metric_chart(frame: pd.DataFrame, title: str, y_title: str, min_span: float 
     domain = value_domain(frame["value"], min_span, clamp)
     x = alt.X("round:Q", title="round", axis=alt.Axis(tickMinStep=1, format="d"))
     y = alt.Y("value:Q", title=f"{y_title} ({scale_note(domain)})",
-              scale=alt.Scale(domain=domain, zero=False, clamp=True))
+              scale=alt.Scale(domain=domain, zero=False, nice=False, clamp=True))
     layers: list[alt.Chart] = []
     if not sites.empty:
         band = band_frame(sites)
@@ -160,7 +160,8 @@ def sweep_chart(frame: pd.DataFrame, x: str, y: str, y_title: str, reference: st
     y_scale = alt.Scale(zero=False)
     if min_span is not None and not values.dropna().empty:
         domain = value_domain(values.dropna(), min_span)
-        y_scale, title = alt.Scale(domain=domain, zero=False), f"{y_title} ({scale_note(domain)})"
+        y_scale = alt.Scale(domain=domain, zero=False, nice=False)
+        title = f"{y_title} ({scale_note(domain)})"
     base = alt.Chart(inline(data)).encode(
         x=x_enc, y=alt.Y(f"{y}:Q", title=title, scale=y_scale),
         color=alt.Color("sweep:N", legend=alt.Legend(orient="bottom", title=None)),

@@ -46,7 +46,7 @@ def compare_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
     base = alt.Chart(inline(frame)).encode(
         x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title=f"{label} ({scale_note(domain)})",
-                scale=alt.Scale(domain=domain, zero=False, clamp=True)),
+                scale=alt.Scale(domain=domain, zero=False, nice=False, clamp=True)),
         color=alt.Color("run_id:N", legend=alt.Legend(title=None, orient="bottom", columns=2,
                                                       labelLimit=420)),
         tooltip=["run_id:N", "round:Q", alt.Tooltip("value:Q", format=".4f")])

@@ -62,4 +62,4 @@ def score_histogram_chart(histogram: dict) -> alt.Chart:
                         legend=alt.Legend(title="actually", orient="bottom")),
         tooltip=[alt.Tooltip("lo:Q", format=".2f", title="from"),
                  alt.Tooltip("hi:Q", format=".2f", title="to"), "outcome:N", "customers:Q"],
-    ).properties(title="distribution of predicted churn probability (final model, test set)", height=300)
+    ).properties(title="predicted churn probability, final model on the test set", height=300)
