@@ -124,7 +124,9 @@ def test_sweeps_page_plots_final_auc_against_num_clients(monkeypatch, topics):
     frame = frame_with(at, "job", "final_auc", "wall_time_s")
     assert list(frame["num_clients"]) == [2, 4]
     assert list(frame["final_auc"]) == pytest.approx([s["final"]["federated_auc"] for s in topics["sweep"]])
-    assert len(at.get("vega_lite_chart")) >= 2
+    auc = chart_titled(at, "final federated AUC vs num_clients")
+    assert "centralized" in str(json.loads(auc.proto.spec)["title"])
+    assert set(chart_data(auc)["centralized_auc"]) == {topics["sweep"][0]["final"]["centralized_auc"]}
 
 
 def test_no_broker_shows_a_banner_not_a_traceback(monkeypatch):
@@ -137,3 +139,41 @@ def test_no_broker_shows_a_banner_not_a_traceback(monkeypatch):
 def test_empty_topics_show_a_waiting_banner(monkeypatch, kafka_broker):
     at = open_page(monkeypatch, kafka_broker.bootstrap, unique_prefix(), "app_pages/run_detail.py")
     assert any("No runs" in i.value for i in at.info)
+
+
+def test_run_link_with_a_wrong_id_says_so_and_keeps_the_link(monkeypatch, topics):
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/run_detail.py",
+                   run="no-such-run")
+    assert any("No run `no-such-run`" in e.value for e in at.error)
+    assert at.selectbox(key="url_run").value is None and at.query_params["run"] == "no-such-run"
+    assert not at.metric  # no other run's numbers under a link that named this one
+
+
+def test_final_model_tab_shows_gains_lift_and_score_distribution(monkeypatch, topics):
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/run_detail.py",
+                   run="real-run")
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["top 10% by score"].endswith("% of churners")
+    assert tiles["top 20% by score"].endswith("% of churners")
+    hist = chart_data(chart_titled(at, "predicted churn probability"))
+    assert hist["customers"].sum() == 300  # every test-set customer of the 1500-row run, once
+    gains = chart_data(chart_titled(at, "cumulative gains"))
+    assert gains["captured"].max() == 1.0
+    assert len(at.get("download_button")) == 4
+
+
+def test_compare_page_plots_chosen_runs_and_marks_config_differences(monkeypatch, topics):
+    sweep = "2030-01-01_00-00-00"
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/compare.py",
+                   runs=f"real-run,{sweep}_0_n2,missing-run")
+    assert any("missing-run" in e.value for e in at.error)
+    auc = chart_data(chart_titled(at, "federated ROC-AUC per round"))
+    assert set(auc["run_id"]) == {"real-run", f"{sweep}_0_n2"}
+    table = frame_with(at, "setting", "differs").set_index("setting")
+    assert table.loc["num_clients", "differs"] and table.loc["num_clients", "real-run"] == "3"
+    assert not table.loc["engine.name", "differs"]
+    chart_titled(at, "federated log-loss per round")
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/compare.py",
+                   sweep=sweep)
+    auc = chart_data(chart_titled(at, "federated ROC-AUC per round"))
+    assert set(auc["run_id"]) == {f"{sweep}_0_n2", f"{sweep}_1_n4"}
