@@ -42,7 +42,7 @@ def dash(kafka_broker, tmp_path_factory):
     driver = chromium_driver()
     try:
         wait_for(server.healthy, 60, "Streamlit to serve")
-        yield {"url": server.url, "driver": driver}
+        yield {"url": server.url, "driver": driver, "prefix": prefix}
     finally:
         driver.quit()
         server.stop()
@@ -73,6 +73,17 @@ def test_wrong_run_id_says_so_and_keeps_the_link(dash):
     wait_for(lambda: "No run sites-7" in page_text(driver), 60, "the wrong-id message")
     assert shown_run(driver) == "" and "run=sites-7" in driver.current_url
     screenshot(driver, "deep_link_wrong_id")
+
+
+def test_run_link_opened_before_the_run_arrives_opens_it_when_it_does(dash, kafka_broker, tmp_path):
+    """A link to a run the dashboard has not read yet (just started, or the reader is behind)
+    must wait for that run, not show the newest one and rewrite the URL to it."""
+    driver, url = dash["driver"], dash["url"]
+    driver.get(f"{url}/run?run=sites-late")
+    wait_for(lambda: "No run sites-late" in page_text(driver), 60, "the not-yet message")
+    real_run(kafka_broker.bootstrap, dash["prefix"], "sites-late", tmp_path, num_clients=2, num_rounds=2)
+    wait_for(lambda: shown_run(driver) == "sites-late", 60, "the run once it arrived")
+    assert "run=sites-late" in driver.current_url and "No run" not in page_text(driver)
 
 
 def check_charts(driver, expected: int, label: str) -> list[dict]:
