@@ -146,7 +146,7 @@ const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
                    return {x: r.x, y: r.y, w: r.width, h: r.height}; };
 return [...document.querySelectorAll('.vega-embed svg')].filter(s => s.getBoundingClientRect().height > 0)
   .map(svg => ({
-    title: [...svg.querySelectorAll('.role-title-text text, .role-title-text')].map(t => t.textContent)[0] || '',
+    title: (svg.querySelector('.role-title-text') || {}).textContent || '',
     svg: box(svg),
     plot: box(svg.querySelector('g.mark-group.role-frame.root > g > path.background')),
     legends: [...svg.querySelectorAll('g.role-legend')].map(box),

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from dashboard import charts, run_charts
-from dashboard.model_charts import top_share
-from dashboard.site_bands import BAND_IQR, BAND_RANGE, band_frame
 from dashboard.flow import FlowStats
+from dashboard.model_charts import top_share
 from dashboard.run_state import build_runs
+from dashboard.site_bands import BAND_IQR, BAND_RANGE, band_frame
 from dashboard.sweeps import group_sweeps, sweep_frame
 from tests.dashboard.recording import recorded_run
 from tests.dashboard.test_flow_and_store import received
