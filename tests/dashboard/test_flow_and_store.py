@@ -105,6 +105,24 @@ def test_store_folds_incrementally_survives_failures_and_dedups_after_reconnect(
     assert store.flow.per_topic()["messages"].sum() == len(events)  # re-read events counted once
 
 
+def test_store_times_only_events_published_after_its_previous_poll():
+    """History read on the first poll, and a backlog the reader finds later, are never timed."""
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    history = [ReceivedEvent(r.event, r.topic, r.size_bytes, long_ago, long_ago, r.read_at)
+               for r in received(recorded_run("old", num_rounds=1))]
+    script: list = [history]
+    store = MonitorStore(MonitorSettings(), reader_factory=lambda _s: FakeReader(script))
+    store.refresh(0)
+    assert store.flow.backlog_events == len(history) and store.flow.latency_frame().empty
+    fresh = received(recorded_run("new", num_rounds=1), read_delay_s=0.3)  # published after poll 1
+    script.append([*fresh, *[ReceivedEvent(r.event, r.topic, r.size_bytes, long_ago, long_ago,
+                                           r.read_at) for r in received(recorded_run("late", num_rounds=1))]])
+    store.refresh(0)
+    assert store.flow.live_events == len(fresh)
+    assert store.flow.backlog_events == len(history) + len(recorded_run("late", num_rounds=1))
+    assert store.flow.latency_frame()["read_latency_s"].max() == pytest.approx(0.3)
+
+
 def test_settings_come_from_the_environment_over_the_file(tmp_path):
     conf = tmp_path / "d.yaml"
     conf.write_text("bootstrap_servers: a:1\ntopic_prefix: x\nrefresh_seconds: 5\n")

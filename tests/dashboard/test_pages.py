@@ -112,6 +112,10 @@ def test_kafka_flow_page_counts_messages_per_topic(monkeypatch, topics):
     # real run: 3 rounds x (start + aggregated) and 3 x 3 updates; sweep: 2 x (2+2), 2x2 + 4x2
     assert per_topic.loc[f"{prefix}.runs", "messages"] == 3 * 2 + 2  # the failed run has 2
     assert per_topic.loc[f"{prefix}.updates", "messages"] >= 9 + 4 + 8
+    # every event was on the topics before the dashboard first polled: counted, never timed
+    live, backlog = map(int, {m.label: m.value for m in at.metric}["events: live / backlog"].split(" / "))
+    assert live == 0 and backlog == per_topic["messages"].sum()
+    assert any("No live events" in i.value for i in at.info)
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "clients -> aggregator" in dot and f"{prefix}.updates" in dot and "1 malformed" in dot
     at.selectbox(key="flow_scope").set_value("real-run").run()
