@@ -5,7 +5,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.site_bands import BAND_COLOR, BAND_IQR, BAND_RANGE, band_frame, band_layers
+from dashboard.site_bands import (
+    BAND_COLOR,
+    BAND_IQR,
+    BAND_RANGE,
+    IQR_COLOR,
+    RANGE_COLOR,
+    band_frame,
+    band_layers,
+)
 from dashboard.tables import CENTRALIZED, FEDERATED, LOCAL_MEAN
 
 
@@ -32,11 +40,12 @@ def spec(chart: alt.TopLevelMixin) -> dict:
 _KIND_DASH = {"federated": [1, 0], "reference": [6, 3], "local mean": [3, 2], "clients": [1, 0]}
 _KIND_WIDTH = {"federated": 3.5, "reference": 2.5, "local mean": 2.5, "clients": 1.5}
 _PALETTE = {FEDERATED: "#1f77b4", CENTRALIZED: "#2ca02c", LOCAL_MEAN: BAND_COLOR,
-            BAND_RANGE: BAND_COLOR, BAND_IQR: BAND_COLOR}
+            BAND_RANGE: RANGE_COLOR, BAND_IQR: IQR_COLOR}
 _OTHERS = ["#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f"]
 # Legends sit below the plot and are never sized into its height (spec() uses fit-x): at most
 # the 3 named lines, 2 band entries and the clients' own losses, whatever the number of sites.
-_LEGEND = alt.Legend(title=None, orient="bottom", columns=3, labelLimit=320, symbolOpacity=1)
+_LEGEND = alt.Legend(title=None, orient="bottom", columns=3, labelLimit=320, symbolOpacity=1,
+                     symbolType="square")
 
 
 def value_domain(values: pd.Series, min_span: float, clamp: tuple[float, float] | None = None
@@ -98,7 +107,7 @@ def series_chart(frame: pd.DataFrame, title: str, y_title: str, color: str = "se
     band = band_frame(frame)
     mean = band.assign(model=f"mean over {color}s", value=band["mean"])
     order = [f"mean over {color}s", BAND_RANGE, BAND_IQR]
-    scale = alt.Scale(domain=order, range=["#1f77b4", BAND_COLOR, BAND_COLOR])
+    scale = alt.Scale(domain=order, range=["#1f77b4", RANGE_COLOR, IQR_COLOR])
     x = alt.X("round:Q", axis=alt.Axis(tickMinStep=1, format="d"))
     layers = band_layers(inline(frame), inline(band), scale, _LEGEND, x, "value", color)
     line = alt.Chart(inline(mean)).mark_line(point=True, strokeWidth=3).encode(

@@ -6,7 +6,9 @@ import altair as alt
 import pandas as pd
 
 BAND_RANGE, BAND_IQR = "sites: min–max", "sites: middle 50%"
-BAND_COLOR = "#d62728"
+# The legend shows these colours as drawn (areas opaque, pale to dark): the old single red made
+# "min–max", "middle 50%" and "mean" three identical legend swatches.
+BAND_COLOR, RANGE_COLOR, IQR_COLOR = "#b71c1c", "#fbd5d5", "#ef9a9a"
 # Faint enough that 50 overlapping site lines do not hide the band (checked in the 50-site
 # screenshot), dark enough to see where sites cluster.
 SITE_OPACITY, HOVER_OPACITY = 0.2, 0.9
@@ -30,12 +32,12 @@ def band_layers(data: alt.InlineData, band: alt.InlineData, scale: alt.Scale, le
     hover = alt.selection_point(fields=[site_field], on="pointerover", clear="pointerout",
                                 nearest=True, empty=False, name="site_hover")
     spread = alt.Chart(band).transform_calculate(label=f"'{BAND_RANGE}'").mark_area(
-        opacity=0.18).encode(x=x, y="lo:Q", y2="hi:Q", color=color,
+        opacity=0.85).encode(x=x, y="lo:Q", y2="hi:Q", color=color,
                              tooltip=[alt.Tooltip("round:Q"), alt.Tooltip("sites:Q"),
                                       alt.Tooltip("lo:Q", format=".4f", title="min"),
                                       alt.Tooltip("hi:Q", format=".4f", title="max")])
     middle = alt.Chart(band).transform_calculate(label=f"'{BAND_IQR}'").mark_area(
-        opacity=0.35).encode(x=x, y="q1:Q", y2="q3:Q", color=color,
+        opacity=0.85).encode(x=x, y="q1:Q", y2="q3:Q", color=color,
                              tooltip=[alt.Tooltip("round:Q"),
                                       alt.Tooltip("q1:Q", format=".4f", title="25th percentile"),
                                       alt.Tooltip("q3:Q", format=".4f", title="75th percentile")])
