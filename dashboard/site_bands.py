@@ -43,7 +43,8 @@ def band_layers(data: alt.InlineData, band: alt.InlineData, scale: alt.Scale, le
                                       alt.Tooltip("q3:Q", format=".4f", title="75th percentile")])
     site_base = alt.Chart(data).encode(
         x=x, y=alt.Y(f"{y_field}:Q"), detail=f"{site_field}:N",
-        tooltip=[f"{site_field}:N", "round:Q", alt.Tooltip(f"{y_field}:Q", format=".4f")])
+        tooltip=[alt.Tooltip(f"{site_field}:N", title="site"), "round:Q",
+                 alt.Tooltip(f"{y_field}:Q", format=".4f")])
     lines = site_base.mark_line(color="#555555", strokeWidth=1).encode(
         opacity=alt.condition(hover, alt.value(HOVER_OPACITY), alt.value(SITE_OPACITY)))
     points = site_base.mark_point(size=60, opacity=0).add_params(hover)

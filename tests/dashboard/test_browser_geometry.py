@@ -86,6 +86,23 @@ def test_run_link_opened_before_the_run_arrives_opens_it_when_it_does(dash, kafk
     assert "run=sites-late" in driver.current_url and "No run" not in page_text(driver)
 
 
+def hover_tooltip(driver, plot: dict) -> str:
+    """Text of the Vega tooltip after pointing at the bottom-left of a plot (the lowest site)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    body = driver.find_element("tag name", "body")
+    x, y = plot["x"] + 4, plot["y"] + plot["h"] - 4
+    ActionChains(driver).move_to_element_with_offset(
+        body, int(x - body.rect["width"] / 2), int(y - body.rect["height"] / 2)).perform()
+
+    def text() -> str:
+        return driver.execute_script(
+            "const t = document.getElementById('vg-tooltip-element');"
+            "return t && t.classList.contains('visible') ? t.innerText : '';")
+
+    return str(wait_for(text, 10, "a tooltip"))
+
+
 def check_charts(driver, expected: int, label: str) -> list[dict]:
     """Wait for `expected` drawn charts, then assert each plot's height and legend placement."""
     wait_for(lambda: len([g for g in chart_geometry(driver) if g["plot"]]) >= expected, 90,
@@ -116,6 +133,9 @@ def test_every_run_detail_chart_keeps_a_readable_plot_area(dash, sites):
         if tab == "Performance":
             auc = next(c for c in charts if c["title"].startswith("ROC-AUC per round"))
             assert auc["plot"]["h"] >= 300  # the spec's 320 px, whatever the number of sites
+            tip = hover_tooltip(driver, auc["plot"])
+            print(f"[browser] tooltip at the bottom-left of the AUC plot: {tip!r}")
+            assert "local-only client" in tip  # a site by name, on hover
         screenshot(driver, f"run_detail_{sites:02d}_sites_{tab.replace(' ', '_').lower()}")
 
 
