@@ -181,3 +181,14 @@ def test_compare_page_plots_chosen_runs_and_marks_config_differences(monkeypatch
                    sweep=sweep)
     auc = chart_data(chart_titled(at, "federated ROC-AUC per round"))
     assert set(auc["run_id"]) == {f"{sweep}_0_n2", f"{sweep}_1_n4"}
+
+
+def test_sweep_link_opens_that_sweep_and_a_wrong_one_says_so(monkeypatch, topics):
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/sweeps.py",
+                   sweep="2030-01-01_00-00-00")
+    assert at.selectbox(key="url_sweep").value == "2030-01-01_00-00-00"
+    assert len(frame_with(at, "job", "final_auc")) == 2
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/sweeps.py",
+                   sweep="1999-no-such-sweep")
+    assert any("No sweep `1999-no-such-sweep`" in e.value for e in at.error)
+    assert at.query_params["sweep"] == "1999-no-such-sweep" and not at.dataframe
