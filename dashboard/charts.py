@@ -102,7 +102,18 @@ def metric_chart(frame: pd.DataFrame, title: str, y_title: str, min_span: float 
     return alt.layer(*layers).properties(title=title, height=320)
 
 
-def series_chart(frame: pd.DataFrame, title: str, y_title: str, color: str = "series") -> alt.LayerChart:
+def series_chart(frame: pd.DataFrame, title: str, y_title: str, color: str = "series") -> alt.Chart:
+    """A few named per-round lines with points, one per `color` value (e.g. ε spent and target)."""
+    return alt.Chart(inline(frame)).mark_line(point=True).encode(
+        x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color(f"{color}:N", legend=alt.Legend(title=None, orient="bottom", columns=2)),
+        tooltip=[f"{color}:N", "round:Q", alt.Tooltip("value:Q", format=".4f")],
+    ).properties(title=title, height=300)
+
+
+def site_series_chart(frame: pd.DataFrame, title: str, y_title: str, color: str = "client"
+                      ) -> alt.LayerChart:
     """A per-site metric per round: band (min–max, middle 50%) with the mean, each site on hover."""
     band = band_frame(frame)
     mean = band.assign(model=f"mean over {color}s", value=band["mean"])

@@ -33,7 +33,7 @@ def client_metric_spec(run: RunState, metric: str) -> dict | None:
     series = tables.client_metric_series(run)
     chosen = series[series["metric"] == metric]
     return None if chosen.empty else charts.spec(
-        charts.series_chart(chosen, f"{metric} per round, per client", metric, color="client"))
+        charts.site_series_chart(chosen, f"{metric} per round, per client", metric))
 
 
 @per_run_version

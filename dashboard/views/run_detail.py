@@ -105,7 +105,7 @@ def _gains_tiles(run: RunState) -> None:
         found = top_share(gains, share)
         if found is not None:
             col.metric(f"top {share:.0%} by score", f"{found[0]:.0%} of churners",
-                       delta=f"lift {found[1]:.2f}", delta_color="off")
+                       delta=f"lift {found[1]:.2f}", delta_color="off", delta_arrow="off")
     cols[-1].metric("churn rate in the test set", f"{gains.get('base_rate', float('nan')):.1%}")
 
 

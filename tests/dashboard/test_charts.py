@@ -106,3 +106,12 @@ def test_final_model_gains_and_histogram_specs_validate():
     found, lift = top_share(gains, 0.1)
     assert found == pytest.approx(gains["captured"][1]) and lift == pytest.approx(found / 0.1)
     assert top_share(gains, 0.15) is not None and top_share(gains, 0.33) is None
+
+
+def test_named_series_stay_lines_not_a_site_band():
+    """ε spent against its target are two named lines (privacy chart), never a site band."""
+    frame = pd.DataFrame({"round": [1, 2, 1, 2], "value": [0.5, 0.9, 2.0, 2.0],
+                          "series": ["ε spent", "ε spent", "target ε", "target ε"]})
+    chart_spec = charts.spec(charts.series_chart(frame, "privacy spent", "ε"))
+    charts.alt.Chart.from_dict(chart_spec, validate=True)
+    assert "layer" not in chart_spec and chart_spec["encoding"]["color"]["field"] == "series"
