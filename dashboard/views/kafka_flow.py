@@ -26,11 +26,11 @@ def render(store: MonitorStore) -> None:
     cols[1].metric("bytes", f"{per_topic['bytes'].sum() / 1024:.1f} KiB")
     cols[2].metric("reader lag now", "–" if flow.last_lag is None else sum(flow.last_lag.values()),
                    help="messages on the topics this dashboard has not read yet, at the last poll")
-    cols[3].metric("publish → read p50 (live)",
+    cols[3].metric("p50 latency, live",
                    "–" if latency.empty else f"{latency['p50_s'].median():.2f} s",
-                   help="only events published after the reader's previous poll, i.e. read "
-                        "while the dashboard was following the topics")
-    cols[4].metric("events: live / backlog", f"{flow.live_events} / {flow.backlog_events}",
+                   help="publish → read, median, of events published after the reader's "
+                        "previous poll, i.e. read while the dashboard was following the topics")
+    cols[4].metric("live / backlog", f"{flow.live_events} / {flow.backlog_events}",
                    help="backlog: already on the topic when the reader last polled (history at "
                         "start-up, or the reader fell behind); counted, never timed")
     cols[5].metric("malformed skipped", status.malformed)

@@ -113,7 +113,7 @@ def test_kafka_flow_page_counts_messages_per_topic(monkeypatch, topics):
     assert per_topic.loc[f"{prefix}.runs", "messages"] == 3 * 2 + 2  # the failed run has 2
     assert per_topic.loc[f"{prefix}.updates", "messages"] >= 9 + 4 + 8
     # every event was on the topics before the dashboard first polled: counted, never timed
-    live, backlog = map(int, {m.label: m.value for m in at.metric}["events: live / backlog"].split(" / "))
+    live, backlog = map(int, {m.label: m.value for m in at.metric}["live / backlog"].split(" / "))
     assert live == 0 and backlog == per_topic["messages"].sum()
     assert any("No live events" in i.value for i in at.info)
     dot = at.get("graphviz_chart")[0].proto.spec
