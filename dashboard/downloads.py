@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard import tables
+from dashboard.memo import per_run_version
 from dashboard.run_state import RunState
 from dashboard.summary import reference_local
 
@@ -42,8 +43,10 @@ def run_record(run: RunState) -> dict:
     }
 
 
+@per_run_version
 def run_downloads(run: RunState) -> list[Download]:
-    """Round log (CSV), per-site metrics (CSV) and the run's summary (JSON)."""
+    """Round log (CSV), per-site metrics (CSV) and the run's summary (JSON); built once per run
+    version, not on every live refresh."""
     def csv(frame: pd.DataFrame) -> bytes:
         return frame.to_csv(index=False).encode()
 
