@@ -4,7 +4,7 @@ height with its legend outside it, and `?run=` / `?tab=` links open what they na
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pytest
 
@@ -65,6 +65,18 @@ def test_run_link_opens_the_named_run_on_a_cold_start_and_after_refresh(dash):
     driver.refresh()
     wait_for(lambda: shown_run(driver) == "sites-2", 60, "the same run after a refresh")
     assert "run=sites-2" in driver.current_url
+
+
+def test_the_runs_table_link_resolves_to_the_run_it_names(dash):
+    """The Runs table's `detail` cell holds `run?run=<id>` (tests/dashboard/test_pages); from
+    the Runs page the browser resolves it to the run detail page of that run."""
+    driver, url = dash["driver"], dash["url"]
+    driver.get(f"{url}/")
+    wait_for(lambda: "Federated runs" in page_text(driver) and "runs\n3" in page_text(driver), 60,
+             "the Runs page")
+    driver.get(urljoin(driver.current_url, "run?run=sites-10"))
+    wait_for(lambda: shown_run(driver) == "sites-10", 60, "sites-10 from the Runs link")
+    assert driver.current_url.endswith("/run?run=sites-10")
 
 
 def test_wrong_run_id_says_so_and_keeps_the_link(dash):

@@ -73,6 +73,7 @@ def test_runs_page_lists_every_run_and_the_failure_stands_out(monkeypatch, topic
     assert frame.loc["real-run", "final_auc"] == pytest.approx(topics["real"]["final"]["federated_auc"])
     assert (frame.loc["real-run", "data"], frame.loc["real-run", "engine"]) == ("synthetic", "inprocess")
     assert frame.loc["real-run", "num_clients"] == 3 and frame.loc["real-run", "audit"] == "PASS"
+    assert frame.loc["real-run", "detail"] == "run?run=real-run"  # relative: /run?run=real-run
     assert frame.loc["broken-run", "status"] == "failed"
     assert any("broken-run" in e.value and "synthetic failure" in e.value for e in at.error)
     assert any("1 malformed" in w.value for w in at.warning)
