@@ -6,7 +6,7 @@ Examples:
       partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
   fedchurn simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
 
-Each run writes results.json and model.joblib into its Hydra run directory, whose name is
+Each run writes results.json and model.json into its Hydra run directory, whose name is
 the run id (in a sweep: "<sweep dir name>_<job subdir>").
 """
 
