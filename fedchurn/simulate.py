@@ -24,6 +24,7 @@ from flwr.clientapp import ClientApp
 
 from churn.partitioning import format_partition_report
 from churn.provenance import code_version
+from churn.redaction import redact
 from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
@@ -120,7 +121,7 @@ def run_job(
     results = {
         "run_id": run_id,
         "engine": engine_cfg["name"],
-        "overrides": list(overrides),
+        "overrides": redact(list(overrides)),
         "config": public_config(cfg),
         "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
                  "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
@@ -147,22 +148,10 @@ def run_job(
     return results
 
 
-_SECRET_WORDS = ("password", "secret", "token")
-
-
 def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The config as results.json and observers see it: secrets (e.g. a Kafka password from
-    the environment) replaced by "***"."""
-    def redact(value: Any, key: str = "") -> Any:
-        if isinstance(value, Mapping):
-            return {k: redact(v, str(k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [redact(v) for v in value]
-        if value is not None and any(word in key.lower() for word in _SECRET_WORDS):
-            return "***"
-        return value
-
-    return redact(cfg)
+    the environment) replaced by "***" (churn.redaction)."""
+    return redact(dict(cfg))
 
 
 def run_id_of(hydra_cfg: Any) -> str:
