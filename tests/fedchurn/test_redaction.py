@@ -29,9 +29,9 @@ def test_override_strings_and_configs_are_redacted_by_key() -> None:
     assert redact(["+x.api_token=abc", "~y.password", "ssl_keyfile=/k.pem"]) == \
         ["+x.api_token=***", "~y.password", "ssl_keyfile=/k.pem"]
     assert redact({"b": {"ssl_password": "s", "key_timeout": 5, "ssl_keyfile": "/k.pem",
-                         "sasl_plain_password": "${oc.env:FEDCHURN_KAFKA_PASSWORD,null}"}}) == \
+                         "sasl_plain_password": "${oc.env:FEDCHURN_KAFKA_SASL_PASSWORD,null}"}}) == \
         {"b": {"ssl_password": "***", "key_timeout": 5, "ssl_keyfile": "/k.pem",
-               "sasl_plain_password": "${oc.env:FEDCHURN_KAFKA_PASSWORD,null}"}}
+               "sasl_plain_password": "${oc.env:FEDCHURN_KAFKA_SASL_PASSWORD,null}"}}
 
 
 def test_no_secret_value_in_any_file_of_the_run_directory(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_no_secret_value_in_any_file_of_the_run_directory(tmp_path: Path) -> Non
     done = _simulate(["data.num_rows=600", "num_clients=2", "num_rounds=1", "privacy=dp",
                       "privacy.noise_multiplier=1.0", f"privacy.secret_noise_seed={SEED}",
                       f"+bridge.sasl_plain_password={PASSWORD}",
-                      f"+hydra.job.env_set.FEDCHURN_KAFKA_PASSWORD={ENV_PASSWORD}",
+                      f"+hydra.job.env_set.FEDCHURN_KAFKA_SASL_PASSWORD={ENV_PASSWORD}",
                       f"hydra.run.dir={run_dir}"])
     assert done.returncode == 0, done.stderr[-2000:]
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
@@ -59,7 +59,7 @@ def test_no_secret_value_in_any_file_of_the_run_directory(tmp_path: Path) -> Non
     config = yaml.safe_load((run_dir / ".hydra/config.yaml").read_text())
     assert config["privacy"]["secret_noise_seed"] == "***" and config["num_clients"] == 2
     hydra = yaml.safe_load((run_dir / ".hydra/hydra.yaml").read_text())["hydra"]
-    assert hydra["job"]["env_set"]["FEDCHURN_KAFKA_PASSWORD"] == "***"
+    assert hydra["job"]["env_set"]["FEDCHURN_KAFKA_SASL_PASSWORD"] == "***"
 
 
 def test_no_secret_value_in_any_file_of_a_sweep_directory(tmp_path: Path) -> None:
