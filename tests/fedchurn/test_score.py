@@ -6,10 +6,11 @@ import csv
 import json
 from pathlib import Path
 
+import joblib
 import pytest
 
 from churn.model import fit_classifier, params_of
-from churn.model_artifact import save_model
+from churn.model_artifact import load_model, save_model
 from churn.preprocessing import federated_feature_spec
 from fedchurn.score import main as score_main
 
@@ -49,3 +50,18 @@ def test_a_tampered_model_is_refused_with_one_readable_line(model_and_csv, tmp_p
     assert score_main(["--model", str(changed), "--csv", str(customers)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sha256 mismatch" in err[0] and str(changed) in err[0]
+
+
+def test_a_pickle_needs_trust_pickle_and_says_so(model_and_csv, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    model, customers = model_and_csv
+    legacy = tmp_path / "model.joblib"
+    joblib.dump(load_model(model), legacy)
+    assert score_main(["--model", str(legacy), "--csv", str(customers)]) == 2
+    assert "--trust-pickle" in capsys.readouterr().err
+    out = tmp_path / "scores.csv"
+    assert score_main(["--model", str(legacy), "--csv", str(customers), "--out", str(out),
+                       "--trust-pickle"]) == 0
+    assert "runs any code" in capsys.readouterr().err
+    with out.open(newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == len(HOSTILE_IDS) + 1
