@@ -22,7 +22,7 @@ def is_secret_key(key: str) -> bool:
 def redact(value: Any, key: str = "") -> Any:
     """`value` with every secret replaced by "***": by key in mappings, and inside override
     strings (lists of overrides, Hydra's comma-joined `override_dirname`). An interpolation
-    such as `${oc.env:FEDCHURN_KAFKA_PASSWORD,null}` names where the secret is, so it stays."""
+    such as `${oc.env:FEDCHURN_KAFKA_SASL_PASSWORD,null}` names where the secret is, so it stays."""
     if isinstance(value, Mapping):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
