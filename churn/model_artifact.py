@@ -100,6 +100,11 @@ def save_model(path: Path, spec: FeatureSpec, schema: DatasetSchema, arrays: lis
     return path
 
 
+def stored_sha256(path: Path) -> str:
+    """The sha256 a model file written by `save_model` records (results.json repeats it)."""
+    return str(json.loads(Path(path).read_text())["sha256"])
+
+
 def load_model(path: Path, trust_pickle: bool = False) -> Pipeline:
     """Verify a file written by `save_model` and rebuild its Pipeline.
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from flwr.clientapp import ClientApp
 
+from churn.model_artifact import stored_sha256
 from churn.partitioning import format_partition_report
 from churn.provenance import code_version
 from churn.redaction import redact
@@ -139,6 +140,7 @@ def run_job(
                    "rounds_s": [r["seconds"] for r in rounds[1:]],
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
         "model_path": str(outcome.model_path) if outcome.model_path else None,
+        "model_sha256": stored_sha256(outcome.model_path) if outcome.model_path else None,
         "observer_failures": outcome.observer_failures,
     }
     if output_dir is not None:

@@ -50,7 +50,7 @@ def test_inprocess_run_writes_results(inprocess_run: tuple[dict, Path]) -> None:
         assert 0.6 < final[key] < 1.0
     assert abs(final["federated_auc"] - final["centralized_auc"]) < 0.01
     assert written["timing"]["wall_s"] > 0 and len(written["timing"]["rounds_s"]) == 3
-    assert (out / "model.json").is_file()
+    assert written["model_sha256"] == json.loads((out / "model.json").read_text())["sha256"]
 
 
 @pytest.mark.flower
