@@ -36,9 +36,7 @@ class TrackingReader(EventReader):
     """`EventReader` whose `poll_received()` also reports each record's transport metadata."""
 
     def __init__(self, settings: MonitorSettings) -> None:
-        connect_ms = int(settings.connect_timeout_seconds * 1000)
-        super().__init__(settings.bootstrap_servers, settings.topic_prefix, include_updates=True,
-                         config={"client_options": {"bootstrap_timeout_ms": connect_ms}},
+        super().__init__(include_updates=True, config=settings.bridge_config(),
                          timeout_s=settings.catch_up_timeout_seconds)
 
     def poll_received(self) -> list[ReceivedEvent]:

@@ -6,7 +6,7 @@ Examples:
       partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
   fedchurn simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
 
-Each run writes results.json and model.joblib into its Hydra run directory, whose name is
+Each run writes results.json and model.json into its Hydra run directory, whose name is
 the run id (in a sweep: "<sweep dir name>_<job subdir>").
 """
 
@@ -22,8 +22,10 @@ from typing import Any
 
 from flwr.clientapp import ClientApp
 
+from churn.model_artifact import stored_sha256
 from churn.partitioning import format_partition_report
 from churn.provenance import code_version
+from churn.redaction import redact
 from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
@@ -120,7 +122,7 @@ def run_job(
     results = {
         "run_id": run_id,
         "engine": engine_cfg["name"],
-        "overrides": list(overrides),
+        "overrides": redact(list(overrides)),
         "config": public_config(cfg),
         "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
                  "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
@@ -138,6 +140,7 @@ def run_job(
                    "rounds_s": [r["seconds"] for r in rounds[1:]],
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
         "model_path": str(outcome.model_path) if outcome.model_path else None,
+        "model_sha256": stored_sha256(outcome.model_path) if outcome.model_path else None,
         "observer_failures": outcome.observer_failures,
     }
     if output_dir is not None:
@@ -147,22 +150,10 @@ def run_job(
     return results
 
 
-_SECRET_WORDS = ("password", "secret", "token")
-
-
 def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The config as results.json and observers see it: secrets (e.g. a Kafka password from
-    the environment) replaced by "***"."""
-    def redact(value: Any, key: str = "") -> Any:
-        if isinstance(value, Mapping):
-            return {k: redact(v, str(k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [redact(v) for v in value]
-        if value is not None and any(word in key.lower() for word in _SECRET_WORDS):
-            return "***"
-        return value
-
-    return redact(cfg)
+    the environment) replaced by "***" (churn.redaction)."""
+    return redact(dict(cfg))
 
 
 def run_id_of(hydra_cfg: Any) -> str:

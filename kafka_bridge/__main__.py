@@ -5,31 +5,50 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from kafka_bridge.config import BridgeConfig
+from kafka_bridge.config import ENV_VARS, BridgeConfig, settings_from_env
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.spool import Spool, SpoolBusyError
 from kafka_bridge.topics import ensure_topics
 
 
-def replay(spool_dir: str | Path, bootstrap: str, topic_prefix: str = "fedchurn",
+def replay_config(spool_dir: str | Path, bootstrap: str | None = None,
+                  topic_prefix: str | None = None, timeout_s: float = 60.0,
+                  env: Mapping[str, str] | None = None) -> BridgeConfig:
+    """The bridge settings of a replay: the environment (`ENV_VARS`, security included),
+    overridden by the arguments given."""
+    settings: dict[str, Any] = settings_from_env(os.environ if env is None else env)
+    settings.update({"spool_dir": str(spool_dir), "flush_timeout_s": timeout_s})
+    if bootstrap:
+        settings["bootstrap_servers"] = bootstrap
+    if topic_prefix:
+        settings["topic_prefix"] = topic_prefix
+    if not settings.get("bootstrap_servers"):
+        raise ValueError(f"no Kafka address: pass --bootstrap or set "
+                         f"{ENV_VARS['bootstrap_servers']}")
+    return BridgeConfig.from_dict(settings)
+
+
+def replay(spool_dir: str | Path, bootstrap: str | None = None, topic_prefix: str | None = None,
            timeout_s: float = 60.0) -> dict[str, int]:
     """Deliver every undelivered event of a spool directory; returns the delivery counts."""
-    cfg = BridgeConfig(bootstrap_servers=bootstrap, topic_prefix=topic_prefix,
-                       spool_dir=str(spool_dir), flush_timeout_s=timeout_s)
-    return EventProducer(cfg).close()
+    return EventProducer(replay_config(spool_dir, bootstrap, topic_prefix, timeout_s)).close()
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI; exit 1 if events remain undelivered or the spool is busy."""
     parser = argparse.ArgumentParser(prog="python -m kafka_bridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("replay", help="deliver a spool's pending events to Kafka")
+    p = sub.add_parser("replay", help="deliver a spool's pending events to Kafka (address, "
+                       "prefix and SASL/SSL settings also from FEDCHURN_KAFKA_* variables)")
     p.add_argument("--spool", required=True, type=Path)
-    p.add_argument("--bootstrap", required=True)
-    p.add_argument("--topic-prefix", default="fedchurn")
+    p.add_argument("--bootstrap", default=None)
+    p.add_argument("--topic-prefix", default=None)
     p.add_argument("--timeout", type=float, default=60.0)
     p = sub.add_parser("spool-status", help="count pending events in a spool")
     p.add_argument("--spool", required=True, type=Path)
@@ -73,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         created = ensure_topics({"bootstrap_servers": args.bootstrap}, args.topic_prefix)
         print(json.dumps({"created": created}))
         return 0
-    except SpoolBusyError as exc:
+    except (SpoolBusyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 SECURITY_KEYS = (
     "security_protocol", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password",
     "sasl_kerberos_service_name", "sasl_kerberos_domain_name", "ssl_cafile", "ssl_certfile",
     "ssl_keyfile", "ssl_password", "ssl_crlfile", "ssl_ciphers", "ssl_check_hostname",
 )
+
+# One environment variable per setting: read by the deployment's ServerApp
+# (mirror_setup.bridge_config), `python -m kafka_bridge replay` and the dashboard, set by
+# docker-compose.yml and named in conf/bridge/kafka.yaml (the password's oc.env).
+ENV_VARS: dict[str, str] = {
+    "bootstrap_servers": "FEDCHURN_KAFKA_BOOTSTRAP",
+    "topic_prefix": "FEDCHURN_KAFKA_TOPIC_PREFIX",
+    "spool_dir": "FEDCHURN_KAFKA_SPOOL_DIR",
+    "security_protocol": "FEDCHURN_KAFKA_SECURITY_PROTOCOL",
+    "sasl_mechanism": "FEDCHURN_KAFKA_SASL_MECHANISM",
+    "sasl_plain_username": "FEDCHURN_KAFKA_SASL_USERNAME",
+    "sasl_plain_password": "FEDCHURN_KAFKA_SASL_PASSWORD",
+    "ssl_cafile": "FEDCHURN_KAFKA_SSL_CAFILE",
+    "ssl_certfile": "FEDCHURN_KAFKA_SSL_CERTFILE",
+    "ssl_keyfile": "FEDCHURN_KAFKA_SSL_KEYFILE",
+    "ssl_password": "FEDCHURN_KAFKA_SSL_PASSWORD",
+}
+# Names read before there was one name per setting; setting one alone gets a warning.
+RENAMED_ENV_VARS = {"FEDCHURN_KAFKA_PASSWORD": "FEDCHURN_KAFKA_SASL_PASSWORD",
+                    "FEDCHURN_TOPIC_PREFIX": "FEDCHURN_KAFKA_TOPIC_PREFIX"}
+
+
+def settings_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The BridgeConfig fields the `ENV_VARS` set in `env` (empty values mean "not set")."""
+    for old, new in RENAMED_ENV_VARS.items():
+        if env.get(old) and not env.get(new):
+            log.warning("%s is not read any more; set %s instead", old, new)
+    return {name: env[var] for name, var in ENV_VARS.items() if env.get(var)}
 
 
 @dataclass(frozen=True)

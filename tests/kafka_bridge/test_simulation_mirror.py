@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import numpy as np
 import pytest
 
+from churn.model_artifact import load_model
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.jsonl import read_jsonl
 from kafka_bridge.reader import EventReader
@@ -38,7 +38,7 @@ def test_real_run_verifies_and_a_tampered_round_is_named(running_kafka, tmp_path
         events = reader.read_run(run_id)
     assert_mirrors_run(events, results, clients=3)
     # the last mirrored global model is, bit for bit, the model the run saved
-    model = joblib.load(out / "model.joblib").named_steps["model"]
+    model = load_model(out / "model.json").named_steps["model"]
     last = [e for e in events if e.type == "round_aggregated"][-1].payload
     assert np.array_equal(np.asarray(last["coef"]), model.coef_)
     assert np.array_equal(np.asarray(last["intercept"]), model.intercept_)
