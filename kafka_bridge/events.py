@@ -321,9 +321,11 @@ def parse_event(data: bytes | str) -> Event:
     _check(isinstance(obj["run_id"], str) and obj["run_id"] != "", "run_id must be a string")
     _check(_is(obj["seq"], (int,)) and obj["seq"] >= 0, f"seq must be an int >= 0: {obj['seq']!r:.40}")
     _check(isinstance(obj["ts"], str), f"ts must be ISO-8601: {obj['ts']!r:.40}")
-    try:
-        datetime.fromisoformat(obj["ts"])
-    except ValueError as exc:
+    try:  # readers compare timestamps in UTC: the conversion must not overflow either
+        stamp = datetime.fromisoformat(obj["ts"])
+        if stamp.tzinfo is not None:
+            stamp.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise MalformedEventError(f"ts must be ISO-8601: {obj['ts']!r:.40}") from exc
     etype = obj["type"]
     _check(isinstance(etype, str) and etype in PAYLOAD_SPEC, f"unknown event type {etype!r:.40}")

@@ -30,6 +30,10 @@ def _name(e: Event) -> str:
     return f"seq {e.seq} ({e.type}, event {e.event_id[:12]})"
 
 
+def _is_key(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64
+
+
 def check_chain(events: list[Event], expected_key: str | None = None) -> ChainVerdict:
     """Check signatures and the hash chain of one run's distinct events (any order)."""
     v = ChainVerdict()
@@ -45,8 +49,8 @@ def check_chain(events: list[Event], expected_key: str | None = None) -> ChainVe
     signed = [e for e in events if e.schema_version >= 2]
     starts = sorted((e for e in signed if e.type == "run_started" and e.seq == 0),
                     key=lambda e: e.event_id)
-    keys = {e.payload.get("public_key") for e in starts}
-    if not starts or len(keys) != 1 or not isinstance(next(iter(keys)), str):
+    keys = {key for e in starts if _is_key(key := e.payload.get("public_key"))}
+    if not starts or len(keys) != 1 or len(starts) != 1:
         v.problems.append("no single run_started (seq 0) naming the run's public key: the "
                           "signatures cannot be checked")
         return v
