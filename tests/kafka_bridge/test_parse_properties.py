@@ -20,6 +20,7 @@ from tests.kafka_bridge.json_strategies import (
     real_event_dicts,
 )
 
+
 @pytest.fixture
 def good_event_dict():
     return json.loads(json.dumps(real_event_dicts()[1]))
