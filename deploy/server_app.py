@@ -27,6 +27,7 @@ from churn import protocol as P
 from churn.datasets import load_dataset
 from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings
+from deploy.submit import deployment_run_id
 from strategy.console_progress import ConsoleProgress
 from strategy.observer_hub import ObserverHub
 from strategy.server_app import ServerOutcome, ServerPlan, run_federation
@@ -80,7 +81,7 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
                      if key in run_config})
     output_dir = str(run_config.get("output-dir", ""))
     return ServerPlan(
-        run_id=str(run_config.get("run-name", "")) or f"flwr-{flower_run_id}",
+        run_id=deployment_run_id(str(run_config.get("run-name", "")), flower_run_id),
         num_nodes=settings.num_clients,
         num_rounds=int(run_config.get("num-server-rounds", 5)),
         test=test,

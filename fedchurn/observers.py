@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from churn.rounds import RoundObserver
@@ -30,3 +30,11 @@ def build_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
     log.info("mirroring run %s to Kafka at %s (topic prefix %s)", run_id,
              observer.config.bootstrap_servers, observer.config.topic_prefix)
     return [observer]
+
+
+def audit_public_keys(observers: Sequence[RoundObserver]) -> list[str]:
+    """Hex public keys the Kafka mirrors among `observers` sign events with (for results.json:
+    an auditor pins them with `fedchurn audit verify --public-key`)."""
+    from kafka_bridge.observer import KafkaObserver
+
+    return [o.public_key for o in observers if isinstance(o, KafkaObserver)]

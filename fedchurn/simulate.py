@@ -12,6 +12,7 @@ the run id (in a sweep: "<sweep dir name>_<job subdir>").
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -25,12 +26,13 @@ from flwr.clientapp import ClientApp
 
 from churn.partitioning import format_partition_report
 from churn.provenance import code_version
-from churn.rounds import RoundObserver
+from churn.rounds import RoundObserver, unique_run_id
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
 from fedchurn.baselines import compute_baselines
 from fedchurn.engines import run_engine
+from fedchurn.observers import audit_public_keys
 from fedchurn.results import (
     comparison_table,
     final_comparison,
@@ -143,6 +145,9 @@ def run_job(
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
         "model_path": str(outcome.model_path) if outcome.model_path else None,
         "observer_failures": outcome.observer_failures,
+        # the Ed25519 key(s) the Kafka mirror signed this run's events with (`fedchurn audit
+        # verify --public-key`); [] without a mirror
+        "audit_public_keys": audit_public_keys(observers),
     }
     if output_dir is not None:
         write_results(Path(output_dir) / "results.json", results)
@@ -191,12 +196,25 @@ def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None
 
 
 def run_id_of(hydra_cfg: Any) -> str:
-    """The run directory's name; in a sweep "<sweep dir name>_<job subdir>" (unique per job)."""
+    """`<run dir name>-<6 hex>`, new for every run (a rerun into the same `hydra.run.dir` gets
+    its own id); in a sweep `<sweep dir name>-<6 hex>_<job subdir>`, the suffix shared by the
+    sweep's jobs (derived from the sweep's multirun.yaml, rewritten by every new sweep)."""
     from hydra.types import RunMode
 
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        return f"{Path(hydra_cfg.sweep.dir).name}_{hydra_cfg.sweep.subdir}"
-    return Path(hydra_cfg.runtime.output_dir).name
+        sweep = Path(hydra_cfg.sweep.dir)
+        return unique_run_id(sweep.name, _sweep_suffix(sweep)) + f"_{hydra_cfg.sweep.subdir}"
+    return unique_run_id(Path(hydra_cfg.runtime.output_dir).name)
+
+
+def _sweep_suffix(sweep_dir: Path) -> str | None:
+    """6 hex from the identity of the multirun.yaml Hydra writes when a sweep starts (None if
+    absent: each job then gets its own random suffix)."""
+    try:
+        stat = (sweep_dir / "multirun.yaml").stat()
+    except OSError:
+        return None
+    return hashlib.sha256(f"{stat.st_ino}:{stat.st_mtime_ns}".encode()).hexdigest()[:6]
 
 
 def main() -> None:
