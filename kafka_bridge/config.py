@@ -34,6 +34,7 @@ class BridgeConfig:
     flush_timeout_s: float = 10.0  # bounded wait for delivery when a run ends
     connect_timeout_s: float = 3.0  # per (re)connection attempt of the sender thread
     spool_fsync_each_event: bool = False  # True: fsync in publish() (slower caller)
+    spool_max_bytes: int = 1024**3  # undelivered bytes the spool holds; beyond: dropped, warned
     # Ed25519 event-signing key (PEM, made on first use, mode 0600); None: beside the spool dir
     signing_key_file: str | None = None
     security_protocol: str = "PLAINTEXT"

@@ -35,7 +35,8 @@ def test_a_signed_run_verifies_and_names_its_key(tmp_path):
     v = verify_events(events, public_key=key)
     assert v.ok, v.problems
     assert v.public_key == key == events[0].payload["public_key"]
-    assert all(e.sig and e.prev for e in events)
+    assert all(e.prev for e in events)
+    assert {e.type for e in events if e.sig} == {"run_started", "round_aggregated", "run_finished"}
     assert events[-1].payload["event_count"] == len(events)
     assert key == public_key_hex(load_or_create_key(tmp_path / "k.pem"))  # same key reloaded
 
@@ -46,7 +47,13 @@ def test_altered_event_is_named(tmp_path):
     bad = parse_event(tampered(victim, num_examples=victim.payload["num_examples"] + 1))
     v = verify_events([bad if e is victim else e for e in events], public_key=key)
     assert not v.ok
-    assert any(f"seq {victim.seq} (client_update" in p and "signature invalid" in p
+    assert any(f"seq {victim.seq} (client_update" in p and "not in the signed hash chain" in p
+               for p in v.problems), v.problems
+    assert any(f"seq {victim.seq} (the event before" in p for p in v.problems), v.problems
+    signed = next(e for e in events if e.type == "round_aggregated")
+    bad = parse_event(tampered(signed, num_examples=1))
+    v = verify_events([bad if e is signed else e for e in events], public_key=key)
+    assert any(f"seq {signed.seq} (round_aggregated" in p and "signature invalid" in p
                for p in v.problems), v.problems
 
 
@@ -54,7 +61,8 @@ def test_deleted_event_is_named(tmp_path):
     events, key = _run(tmp_path / "k.pem")
     gone = events[3]
     v = verify_events([e for e in events if e is not gone], public_key=key)
-    assert any(f"predecessor seq {gone.seq} is missing" in p for p in v.problems), v.problems
+    assert any(f"seq {gone.seq} (the event before" in p and "missing or altered" in p
+               for p in v.problems), v.problems
 
 
 def test_reordered_events_are_named(tmp_path):
@@ -63,7 +71,7 @@ def test_reordered_events_are_named(tmp_path):
     swapped = [_resigned(b, seq=a.seq) if e is b else _resigned(a, seq=b.seq) if e is a else e
                for e in events]
     v = verify_events(swapped, public_key=key)
-    named = [p for p in v.problems if "signature invalid" in p]
+    named = [p for p in v.problems if "not in the signed hash chain" in p]
     assert any(f"seq {a.seq} ({b.type}" in p for p in named), v.problems
     assert any(f"seq {b.seq} ({a.type}" in p for p in named), v.problems
 
@@ -72,7 +80,21 @@ def test_forged_event_without_the_key_is_named(tmp_path):
     events, key = _run(tmp_path / "k.pem")
     forged = _resigned(events[-1], sig=None)  # a writer's own run_finished, no signature
     v = verify_events([*events[:-1], forged], public_key=key)
-    assert any("carries no signature" in p for p in v.problems), v.problems
+    assert any("seq" in p and "(run_finished" in p and "not in the signed hash chain" in p
+               for p in v.problems), v.problems
+    extra = _resigned(events[2], seq=len(events), event_id="f" * 32)  # appended after the end
+    v = verify_events([*events, extra], public_key=key)
+    assert any(f"seq {len(events)} (" in p and "not in the signed hash chain" in p
+               for p in v.problems), v.problems
+
+
+def test_a_round_in_progress_is_noted_not_failed(tmp_path):
+    events, key = _run(tmp_path / "k.pem")
+    last_agg = max(i for i, e in enumerate(events) if e.type == "round_aggregated")
+    in_progress = events[:last_agg - 1]  # the last round's updates, not yet signed
+    v = verify_events(in_progress, public_key=key, allow_incomplete=True)
+    assert v.ok, v.problems
+    assert any("not yet covered by a signature" in n for n in v.notes), v.notes
 
 
 def test_a_whole_run_forged_under_another_key_fails_only_against_the_pinned_key(tmp_path):
