@@ -55,6 +55,10 @@ class EventProducer:
         self._acked: list[str] = []  # filled by Kafka callbacks, under _cond
         self._failed: list[str] = []
         self._dead: list[tuple[str, str]] = []  # (event id, broker's reason): refused for good
+        # A refusal aborts the idempotent client's other batches with the same error, so a
+        # refused event is a suspect first, resent alone; refused alone, it is dead-lettered.
+        self._suspects: dict[str, str] = {}  # sender-thread only: event id -> reason
+        self._alone: str | None = None  # the suspect in flight by itself
         self._error: BaseException | None = None
         self._dirty = threading.Event()  # set by publish(): the syncer has lines to fsync
         self._last_publish = 0.0  # time.monotonic() of the latest publish()
@@ -163,8 +167,13 @@ class EventProducer:
             self._linger()
             acked, failed = self._take_results()
             for event_id, reason in self._take_dead():
-                self.spool.dead_letter(event_id, reason)
                 self._inflight.discard(event_id)
+                if event_id == self._alone:  # refused by itself: the reason is its own
+                    self.spool.dead_letter(event_id, reason)
+                else:
+                    self._suspects[event_id] = reason
+            if self._alone is not None and self._alone not in self._inflight:
+                self._alone = None
             if acked:
                 self.spool.mark_delivered(acked)
                 self.delivered += len(acked)
@@ -181,9 +190,7 @@ class EventProducer:
                 self._stop.wait(backoff)  # new publishes do not cut a backoff short
                 backoff = min(backoff * 2, 2.0)
                 continue
-            batch = [] if len(self._inflight) >= MAX_IN_FLIGHT else [
-                e for e in self.spool.pending(BATCH + len(self._inflight))
-                if e.event_id not in self._inflight][:BATCH]
+            batch = self._next_batch()
             if not batch:
                 self._wait_for_results(0.5)
                 continue
@@ -209,6 +216,24 @@ class EventProducer:
                 self._error = self._error or exc
         self._drop_kafka()
 
+    def _next_batch(self) -> list[Any]:
+        """Up to BATCH pending events not in flight; a suspect goes alone once nothing else is
+        in flight (rare: only after the broker refused something)."""
+        if self._suspects:
+            self._suspects = {i: r for i, r in self._suspects.items()
+                              if i in {e.event_id for e in self.spool.pending()}}
+        if self._suspects:
+            if self._inflight:
+                return []
+            first = next(e for e in self.spool.pending() if e.event_id in self._suspects)
+            del self._suspects[first.event_id]
+            self._alone = first.event_id
+            return [first]
+        if len(self._inflight) >= MAX_IN_FLIGHT:
+            return []
+        return [e for e in self.spool.pending(BATCH + len(self._inflight))
+                if e.event_id not in self._inflight][:BATCH]
+
     def _sync_loop(self) -> None:
         """Group commit: fsync whatever was appended since the last fsync, off the send path
         (a disk flush takes 4-15 ms on a busy box; neither caller nor sender waits for it)."""
@@ -228,11 +253,12 @@ class EventProducer:
         with self._cond:
             if ok:
                 self._acked.append(event_id)
-            elif _refused_for_good(result):
-                self._dead.append((event_id, f"{type(result).__name__}: {result}"))
             else:
-                self._failed.append(event_id)
-                self._error = self._error or result
+                if _refused_for_good(result):
+                    self._dead.append((event_id, f"{type(result).__name__}: {result}"))
+                else:
+                    self._failed.append(event_id)
+                self._error = self._error or result  # the client needs a reconnect either way
             self._cond.notify_all()
 
     def _take_results(self) -> tuple[list[str], list[str]]:
