@@ -1,4 +1,4 @@
-"""`python -m kafka_bridge replay|spool-status|demo|topics`: operate the bridge's spool/topics."""
+"""`python -m kafka_bridge replay|spool-status|demo|topics|schema`: operate the bridge's spool/topics."""
 
 from __future__ import annotations
 
@@ -103,12 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--spool", type=Path, default=Path(".kafka/spool"))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--clients", type=int, default=4)
+    sub.add_parser("schema", help="print the JSON Schema of the current event version")
     p = sub.add_parser("topics", help="create the bridge topics (idempotent)")
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--topic-prefix", default="fedchurn")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    if args.command == "schema":
+        from kafka_bridge.schema import schema_text
+
+        sys.stdout.write(schema_text())
+        return 0
     try:
         if args.command == "replay":
             totals = replay_all(args.spool, replay_config(args, dict(os.environ)), args.timeout)

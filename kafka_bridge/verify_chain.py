@@ -57,11 +57,12 @@ def check_chain(events: list[Event], expected_key: str | None = None) -> ChainVe
     if expected_key:  # several self-signed starts: the pinned key's is the run's
         genuine = [e for e in genuine if e.payload["public_key"] == expected_key.strip().lower()
                    ] or genuine
-    if len(genuine) != 1:
-        v.problems.append(f"{len(genuine)} run_started events (seq 0) signed by the key they "
-                          "name, need exactly 1: the signatures cannot be checked")
+    keys = sorted({e.payload["public_key"] for e in genuine})
+    if len(keys) != 1:
+        v.problems.append(f"run_started (seq 0) signed by {len(keys)} different keys that "
+                          "they name, need exactly 1: the signatures cannot be checked")
         return v
-    key = v.public_key = genuine[0].payload["public_key"]
+    key = v.public_key = keys[0]
     if expected_key and key != expected_key.strip().lower():
         v.problems.append(f"the run is signed by public key {key}, not the expected "
                           f"{expected_key.strip()}: forged or from another deployment")
@@ -74,6 +75,10 @@ def check_chain(events: list[Event], expected_key: str | None = None) -> ChainVe
             v.problems.append(f"{_name(e)}: signature invalid: altered or forged")
         else:
             signed_ok.append(e)
+    seqs = [e.seq for e in signed_ok]
+    for seq in sorted({q for q in seqs if seqs.count(q) > 1}):
+        v.problems.append(f"seq {seq}: {seqs.count(seq)} different events signed by the run's "
+                          "key (two histories under one run id)")
     by_digest = {event_digest(e): e for e in chained}
     covered: set[str] = set()  # event ids a valid signature's chain reaches
     for head in sorted(signed_ok, key=lambda e: -e.seq):

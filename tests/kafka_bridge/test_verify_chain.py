@@ -130,3 +130,10 @@ def test_schema_v1_events_stay_readable_and_say_they_are_unsigned():
     v = verify_events(events)
     assert any("schema v1" in n for n in v.notes)
     assert any("schema v1" in p for p in verify_events(events, public_key="00" * 32).problems)
+
+
+def test_two_signed_histories_under_one_run_id_are_named(tmp_path):
+    first, key = _run(tmp_path / "k.pem", run_id="same")
+    second, _ = _run(tmp_path / "k.pem", run_id="same")  # same key, same id, another history
+    v = verify_events(first + second, "same", public_key=key)
+    assert any("different events signed by the run's key" in p for p in v.problems), v.problems
