@@ -35,7 +35,7 @@ class BridgeConfig:
     connect_timeout_s: float = 3.0  # per (re)connection attempt of the sender thread
     spool_fsync_each_event: bool = False  # True: fsync in publish() (slower caller)
     spool_max_bytes: int = 1024**3  # undelivered bytes the spool holds; beyond: dropped, warned
-    # Ed25519 event-signing key (PEM, made on first use, mode 0600); None: beside the spool dir
+    # Ed25519 event-signing key (PEM, made on first use, mode 0600); None: in the spool dir
     signing_key_file: str | None = None
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -90,10 +90,11 @@ class BridgeConfig:
 
     @property
     def signing_key_path(self) -> Path:
-        """The signing key file: `signing_key_file`, else `signing-key.pem` beside the spool."""
+        """The signing key file: `signing_key_file`, else `signing-key.pem` in the spool dir
+        (the spool is already the deployment's own durable state; never a shared parent)."""
         if self.signing_key_file:
             return Path(self.signing_key_file).expanduser().resolve()
-        return self.spool_path.parent / "signing-key.pem"
+        return self.spool_path / "signing-key.pem"
 
 
 def for_client(client_cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:

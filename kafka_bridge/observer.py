@@ -99,6 +99,7 @@ class KafkaObserver:
         except Exception:  # noqa: BLE001
             log.exception("kafka bridge: cannot start mirroring run %s", info.run_id)
             return
+        log.info("kafka bridge: run %s is signed with public key %s", info.run_id, self.public_key)
         self._emit("run_started", {
             "config": info.config, "dataset_fingerprint": info.dataset_fingerprint,
             "code_version": info.code_version, "feature_names": list(info.feature_names),
