@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kafka_bridge._proc import FileLock
 from kafka_bridge.config import BridgeConfig
 from kafka_bridge.events import Event, MalformedEventError, parse_event
+from kafka_bridge.processes import FileLock
 
 log = logging.getLogger(__name__)
 

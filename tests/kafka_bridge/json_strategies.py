@@ -7,7 +7,7 @@ import json
 from hypothesis import strategies as st
 
 from kafka_bridge.observer import CollectingProducer, KafkaObserver
-from kafka_bridge.synthetic import play, synthetic_run
+from kafka_bridge.synthetic import every_event_kind, play, synthetic_run
 
 ENVELOPE_KEYS = ("schema_version", "event_id", "run_id", "seq", "ts", "type", "payload", "prev",
                  "sig")
@@ -27,8 +27,8 @@ def real_event_dicts() -> list[dict]:
     """Every event of a small synthetic run, as wire dicts (one of each type but run_failed)."""
     events: list = []
     observer = KafkaObserver({}, producer_factory=lambda: CollectingProducer(events))
-    info, records = synthetic_run("prop-run", rounds=2, clients=2)
-    play(observer, info, records)
+    play(observer, synthetic_run("prop-run", num_rounds=2, num_clients=2,
+                                 **every_event_kind(2)))
     return [e.to_dict() for e in events]
 
 

@@ -14,7 +14,7 @@ from kafka_bridge.observer import KafkaObserver
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.reader import EventReader
 from kafka_bridge.spool import DEAD_FILE, DELIVERED_FILE, META_FILE, Spool
-from kafka_bridge.synthetic import play, synthetic_run
+from kafka_bridge.synthetic import every_event_kind, play, synthetic_run
 from kafka_bridge.verify import verify_events
 from tests.kafka_bridge.helpers import (
     cli,
@@ -41,12 +41,14 @@ def _small_updates_topic(bootstrap: str, prefix: str, max_bytes: int) -> None:
 def test_an_event_too_large_for_its_topic_is_dead_lettered_and_blocks_nothing(running_kafka,
                                                                                tmp_path):
     prefix, spool = unique_prefix(), tmp_path / "spool"
-    _small_updates_topic(running_kafka.bootstrap, prefix, 4000)  # a 300-feature update: ~7 kB
+    # a client_update is ~880 bytes, a reply_rejected ~350 (plus ~70 of record batch)
+    _small_updates_topic(running_kafka.bootstrap, prefix, 600)
     observer = KafkaObserver(observer_config(spool, running_kafka.bootstrap, prefix,
                                              flush_timeout_s=30.0))
-    info, records = synthetic_run(rounds=2, clients=2, dim=300)
+    run = synthetic_run(num_rounds=2, num_clients=2, **every_event_kind(2))
+    info = run.info
     started = time.monotonic()
-    play(observer, info, records)
+    play(observer, run)
     took = time.monotonic() - started
     stats = observer.last_stats
     # the 3 client updates (round 2 rejects one client); the small events in the same batches,

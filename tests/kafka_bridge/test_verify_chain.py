@@ -18,8 +18,7 @@ def _run(key_file, run_id="chain-run"):
     events = []
     observer = KafkaObserver({"signing_key_file": str(key_file)},
                              producer_factory=lambda: CollectingProducer(events))
-    info, records = synthetic_run(run_id, rounds=2, clients=3)
-    play(observer, info, records)
+    play(observer, synthetic_run(run_id, num_rounds=2, num_clients=3))
     return events, observer.public_key
 
 
