@@ -1,4 +1,5 @@
-"""Property-based: any bytes give an Event or MalformedEventError; spool loading never crashes."""
+"""Property-based: any bytes give an Event or MalformedEventError; the reader, spool loading and
+the audit never crash on them."""
 
 from __future__ import annotations
 
@@ -107,3 +108,18 @@ def test_the_audit_never_crashes_on_parseable_events(lines):
 
 def test_envelope_keys_cover_the_schema(good_event_dict):
     assert set(ENVELOPE_KEYS) - {"sig"} <= set(good_event_dict)  # round_started: unsigned
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(mutated_events(), st.binary(max_size=300), st.none()), max_size=10))
+def test_the_reader_skips_and_counts_whatever_a_record_holds(values):
+    from types import SimpleNamespace
+
+    from kafka_bridge.reader import EventReader
+
+    reader = EventReader("127.0.0.1:1", "p")  # no consumer is made: records are handed in
+    out: list[Event] = []
+    for offset, value in enumerate(values):
+        reader._parse(SimpleNamespace(topic="p.rounds", partition=0, offset=offset, value=value,
+                                      timestamp=-1, serialized_value_size=-1), out)
+    assert len(out) + reader.malformed_count == len(values)
