@@ -13,7 +13,7 @@ from kafka_bridge.events import make_event
 from kafka_bridge.observer import KafkaObserver
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.reader import EventReader
-from kafka_bridge.spool import DEAD_FILE, DELIVERED_FILE, META_FILE, Spool
+from kafka_bridge.spool import DEAD_FILE, DELIVERED_FILE, EVENTS_FILE, META_FILE, Spool
 from kafka_bridge.synthetic import every_event_kind, play, synthetic_run
 from kafka_bridge.verify import verify_events
 from tests.kafka_bridge.helpers import (
@@ -77,6 +77,8 @@ def test_the_spool_records_its_prefix_and_replay_uses_it(running_kafka, tmp_path
     run_id, _ = run_synthetic(spool, dead_bootstrap(), prefix, rounds=1, flush_timeout_s=0.0,
                               connect_timeout_s=0.2)
     assert json.loads((spool / META_FILE).read_text()) == {"topic_prefix": prefix}
+    with open(spool / EVENTS_FILE, "ab") as fh:  # garbage in the spool must not stop a replay
+        fh.write(b'{"schema_version": 2, "payload": {"$float": []}}\n' + b"[" * 5000 + b"\n")
     wrong = cli("kafka_bridge", "replay", "--spool", str(spool), "--bootstrap",
                 running_kafka.bootstrap, "--topic-prefix", "elsewhere")
     assert wrong.returncode == 1 and f"recorded topic prefix '{prefix}'" in wrong.stderr
