@@ -66,6 +66,9 @@ class BridgeConfig:
     flush_timeout_s: float = 10.0  # bounded wait for delivery when a run ends
     connect_timeout_s: float = 3.0  # per (re)connection attempt of the sender thread
     spool_fsync_each_event: bool = False  # True: fsync in publish() (slower caller)
+    spool_max_bytes: int = 1024**3  # undelivered bytes the spool holds; beyond: dropped, warned
+    # Ed25519 event-signing key (PEM, made on first use, mode 0600); None: in the spool dir
+    signing_key_file: str | None = None
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_plain_username: str | None = None
@@ -116,6 +119,14 @@ class BridgeConfig:
     def spool_path(self) -> Path:
         """The spool directory as an absolute path."""
         return Path(self.spool_dir).expanduser().resolve()
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The signing key file: `signing_key_file`, else `signing-key.pem` in the spool dir
+        (the spool is already the deployment's own durable state; never a shared parent)."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file).expanduser().resolve()
+        return self.spool_path / "signing-key.pem"
 
 
 def for_client(client_cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:

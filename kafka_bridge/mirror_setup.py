@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +70,11 @@ def build_observers(bridge: Mapping[str, Any] | None) -> list[RoundObserver]:
     log.info("mirroring to Kafka at %s (topic prefix %s)", observer.config.bootstrap_servers,
              observer.config.topic_prefix)
     return [observer]
+
+
+def audit_public_keys(observers: Sequence[RoundObserver]) -> list[str]:
+    """Hex public keys the Kafka mirrors among `observers` sign events with (for results.json:
+    an auditor pins them with `fedchurn audit verify --public-key`)."""
+    from kafka_bridge.observer import KafkaObserver
+
+    return [o.public_key for o in observers if isinstance(o, KafkaObserver)]

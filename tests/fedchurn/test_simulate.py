@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,7 +115,9 @@ def test_sweep_writes_one_result_per_job_and_a_summary(tmp_path: Path) -> None:
     results = sorted(sweep_dir.glob("*/results.json"))
     assert len(results) == 2
     run_ids = [json.loads(p.read_text())["run_id"] for p in results]
-    assert run_ids == ["sweep_0_n2", "sweep_1_n3"]
+    # one suffix for the whole sweep (a rerun of the sweep into the same dir gets another)
+    assert re.fullmatch(r"sweep-[0-9a-f]{6}_0_n2", run_ids[0]), run_ids
+    assert run_ids[1] == run_ids[0][:-4] + "1_n3"
     with (sweep_dir / "summary.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [row["num_clients"] for row in rows] == ["2", "3"]

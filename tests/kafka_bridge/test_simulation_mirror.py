@@ -73,4 +73,7 @@ def test_real_run_verifies_and_a_tampered_round_is_named(running_kafka, tmp_path
     assert rows[1].endswith("PASS") and rows[3].endswith("PASS"), bad.stdout
     assert "FAIL: global model digest mismatch" in rows[2], bad.stdout
     assert "global model != weighted average (max|diff|=1e-09)" in rows[2], bad.stdout
-    assert "VERDICT: FAIL (3 rounds checked, 1 failed, 0 run-level problems)" in bad.stdout
+    # ... and the tamper evidence names the altered event (signed) and what it chains to
+    assert f"PROBLEM: seq {agg.seq} (round_aggregated, event {agg.event_id[:12]}): signature " \
+           "invalid" in bad.stdout, bad.stdout
+    assert "VERDICT: FAIL (3 rounds checked, 1 failed, " in bad.stdout
