@@ -1,0 +1,154 @@
+"""secure=secagg with dropouts: the survivors' sum equals plain FedAvg, beyond n - t it aborts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from churn import secure_protocol as W
+from churn.rounds import RoundRecord
+from clients.behaviour import SimulatedDropout
+from fedchurn.engines.inprocess import InProcessGrid
+from fedchurn.simulate import compose_config, run_job
+from tests.strategy.test_privacy import Keep
+
+# 6 sites, min_sites 2, fraction 0.5: t = 3, so up to n - t = 3 sites may drop.
+SIX = ["engine=inprocess", "data.num_rows=1500", "num_clients=6", "num_rounds=3"]
+SECURE = ["secure=secagg", "secure.min_sites=2", "secure.threshold_fraction=0.5"]
+
+
+class Drops:
+    """A ClientApp wrapper: in round `at`, partitions `before` vanish instead of sending their
+    masked vector (after key agreement and sharing), partitions `after` vanish after sending
+    it (they ignore the unmask query). Both look like Flower nodes that went away."""
+
+    def __init__(self, before: set[int], after: set[int], at: int = 2) -> None:
+        self.before, self.after, self.at = before, after, at
+
+    def __call__(self, inner):
+        def app(message, context):
+            config = message.content.get("config")
+            partition = context.node_config["partition-id"]
+            kind = message.metadata.message_type
+            this_round = config is not None and config.get("server-round") == self.at
+            if kind == "train" and this_round and partition in self.before:
+                raise SimulatedDropout(f"partition {partition} left before its masked vector")
+            if kind == W.QUERY_UNMASK and partition in self.after and \
+                    str(config[W.ROUND_TAG]).split(":")[1] == str(self.at):
+                raise SimulatedDropout(f"partition {partition} left after its masked vector")
+            return inner(message=message, context=context)
+        return app
+
+
+def _run(overrides: list[str], wrap=None) -> tuple[dict, list[RoundRecord]]:
+    keep = Keep()
+    results = run_job(compose_config(overrides), run_id="secagg-drops", output_dir=None,
+                      observers=[keep], wrap_client_app=wrap)
+    return results, keep.records
+
+
+_plain_cache: dict[frozenset[int], list[RoundRecord]] = {}
+
+
+def _plain(before: set[int]) -> list[RoundRecord]:
+    """Plain FedAvg where the same sites miss round 2 (those dropping after their masked
+    vector did contribute it, so they are in the plain sum)."""
+    key = frozenset(before)
+    if key not in _plain_cache:
+        _plain_cache[key] = _run(SIX, Drops(before, set()))[1]
+    return _plain_cache[key]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (set(), set()), ({1}, set()), (set(), {2}), ({0, 1}, {4}), ({0, 1, 2}, set())],
+    ids=["none", "one-before", "one-after", "n-t-mixed", "n-t-before"])
+def test_the_survivors_sum_is_plain_fedavg_over_the_survivors(before, after):
+    _, secure = _run([*SIX, *SECURE], Drops(before, after))
+    plain = _plain(before)
+    second = secure[1]
+    assert second.secure.get("aborted") is None
+    assert len(second.secure["participants"]) == 6 - len(before)
+    assert len(second.secure["dropped"]) == len(before)
+    assert second.secure["threshold"] == 3
+    for p, s in zip(plain, secure, strict=True):
+        assert s.secure["num_examples"] == sum(u.num_examples for u in p.updates)
+        for a, b in zip(p.global_arrays, s.global_arrays, strict=True):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-9)  # fixed point, 2^-32 steps
+    assert len(second.missing) == len(before) + len(after)
+
+
+@pytest.mark.parametrize(("before", "after", "reason"), [
+    ({0, 1, 2, 3}, set(), "2 masked vector(s), fewer than the threshold t=3"),
+    ({0, 1}, {3, 4}, "2 site(s) answered the unmask query, fewer than the threshold t=3")],
+    ids=["beyond-before", "beyond-after"])
+def test_beyond_n_minus_t_dropouts_the_round_fails_and_the_model_stays(before, after, reason):
+    _, records = _run([*SIX, *SECURE], Drops(before, after))
+    first, second, third = records
+    assert reason in second.secure["aborted"]
+    assert second.secure["participants"] == [] and second.train_metrics == {}
+    for a, b in zip(first.global_arrays, second.global_arrays, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert third.secure.get("aborted") is None and len(third.secure["participants"]) == 6
+
+
+def test_a_round_below_min_sites_is_not_started():
+    sent: list[str] = []
+    original = InProcessGrid.push_messages
+
+    def spy(self, messages):
+        messages = list(messages)
+        sent.extend(m.metadata.message_type for m in messages)
+        return original(self, messages)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(InProcessGrid, "push_messages", spy)
+        _, records = _run([*SIX[:2], "num_clients=3", "num_rounds=2", "secure=secagg",
+                           "secure.min_sites=4"])
+    for record in records:
+        assert "round not started: 3 site(s) sent keys, fewer than secure.min_sites=4" in \
+            record.secure["aborted"]
+        assert not np.any(record.global_arrays[0])  # still the initial all-zero model
+    assert "train" not in sent and W.QUERY_SHARES not in sent  # only key queries went out
+
+
+def test_the_server_never_gets_both_shares_of_one_site():
+    batches: list[list] = []  # every reply the server receives, one list per exchange
+    original = InProcessGrid.send_and_receive
+
+    def spy(self, messages, *, timeout=None):
+        replies = list(original(self, messages, timeout=timeout))
+        batches.append(replies)
+        return replies
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(InProcessGrid, "send_and_receive", spy)
+        _run([*SIX, *SECURE], Drops({1}, {2}))
+    unmask = [b for b in batches if b and b[0].metadata.message_type == W.QUERY_UNMASK]
+    assert [len(b) for b in unmask] == [6, 4, 6]  # round 2: 5 survivors, 1 of them gone
+    for batch in unmask:  # per round: no site has both its seed and its key shares revealed
+        seed_of = {n for m in batch for n in m.content["info"][W.SEED_SHARES_OF]}
+        key_of = {n for m in batch for n in m.content["info"][W.KEY_SHARES_OF]}
+        assert seed_of and not seed_of & key_of
+    assert [len({n for m in b for n in m.content["info"][W.KEY_SHARES_OF]}) for b in unmask] \
+        == [0, 1, 0]
+    for batch in batches:
+        for msg in batch:
+            kind = msg.metadata.message_type
+            if kind == "train":  # one masked vector, no row count or metric in clear
+                assert set(msg.content.keys()) == {W.MASKED, "info"}
+            elif kind == W.QUERY_SHARES:  # ciphertexts only (ChaCha20-Poly1305, 164 bytes)
+                info = msg.content["info"]
+                assert set(info) == {"status", W.SHARE_TO, W.SHARE_CIPHERTEXTS}
+                assert {len(c) for c in info[W.SHARE_CIPHERTEXTS]} == {164}
+
+
+def test_secure_with_dp_releases_noise_in_every_round_even_when_aborted():
+    results, records = _run([*SIX[:2], "num_clients=4", "num_rounds=3", "secure=secagg", "secure.min_sites=5",
+                             "privacy=dp", "privacy.target_epsilon=2",
+                             "privacy.secret_noise_seed=3"])
+    assert [r.privacy["releases"] for r in records] == [1, 2, 3]
+    assert all("round not started" in r.secure["aborted"] for r in records)
+    epsilons = [r.privacy["epsilon"] for r in records]
+    assert epsilons == sorted(epsilons) and epsilons[0] > 0
+    assert results["privacy"]["epsilon"] == pytest.approx(2.0, rel=1e-3)
+    assert not np.array_equal(records[0].global_arrays[0], records[1].global_arrays[0])
