@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from churn import secure_crypto as C
 from churn import secure_protocol as W
 from churn.rounds import RoundRecord
-from churn import secure_crypto as C
 from clients import secure as S
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.audit_cli import main as audit_main
