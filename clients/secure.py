@@ -209,6 +209,7 @@ def secure_aggregation_mod(msg: Message, context: Context, call_next: ClientAppC
         received = _received_shares(msg, state, own, peers)
     except (KeyError, ValueError) as ex:
         return _refusal(msg, ex)
+    del msg.content[S.ROUTED]  # Flower's fixedclipping_mod wants exactly one ConfigRecord
     reply = call_next(msg, context)
     if reply.has_error():
         return reply

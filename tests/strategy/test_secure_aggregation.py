@@ -91,6 +91,8 @@ def test_privacy_and_secure_aggregation_together():
     results, records = _run("secure=secagg", "privacy=dp", "privacy.target_epsilon=2",
                             "privacy.secret_noise_seed=3")
     assert all(r.privacy and r.secure for r in records)
+    assert all(r.secure.get("aborted") is None for r in records), records[0].rejected
+    assert [r.secure["contributors"] for r in records] == [4, 4, 4]  # q = 1: every site
     assert results["privacy"]["epsilon"] == pytest.approx(2.0, rel=1e-3)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,9 @@ from churn.rounds import RoundRecord
 from clients.behaviour import SimulatedDropout
 from fedchurn.engines.inprocess import InProcessGrid
 from fedchurn.simulate import compose_config, run_job
+from kafka_bridge.audit_cli import main as audit_main
+from kafka_bridge.reader import EventReader
+from tests.kafka_bridge.helpers import unique_prefix
 from tests.strategy.test_privacy import Keep
 
 # 6 sites, min_sites 2, fraction 0.5: t = 3, so up to n - t = 3 sites may drop.
@@ -152,3 +157,29 @@ def test_secure_with_dp_releases_noise_in_every_round_even_when_aborted():
     assert epsilons == sorted(epsilons) and epsilons[0] > 0
     assert results["privacy"]["epsilon"] == pytest.approx(2.0, rel=1e-3)
     assert not np.array_equal(records[0].global_arrays[0], records[1].global_arrays[0])
+
+
+@pytest.mark.kafka
+def test_secure_dp_with_dropouts_on_kafka_mirrors_sums_only_and_audits(running_kafka, tmp_path,
+                                                                       capsys):
+    prefix = unique_prefix()
+    run_id = f"sd-{prefix}"
+    bridge = ["bridge=kafka", f"bridge.bootstrap_servers={running_kafka.bootstrap}",
+              f"bridge.topic_prefix={prefix}", f"bridge.spool_dir={tmp_path / 'spool'}"]
+    cfg = compose_config([*SIX, *SECURE, "privacy=dp", "privacy.target_epsilon=4",
+                          "privacy.secret_noise_seed=5", *bridge])
+    run_job(cfg, run_id=run_id, output_dir=None, wrap_client_app=Drops({1}, {2}))
+    with EventReader(running_kafka.bootstrap, prefix) as reader:
+        events = reader.read_run(run_id)
+    assert "client_update" not in [e.type for e in events]
+    blob = json.dumps([e.payload for e in events])
+    assert "secagg-" not in blob and '"masked"' not in blob  # no vector, share or key field
+    aggregated = [e.payload for e in events if e.type == "round_aggregated"]
+    assert len(aggregated) == 3 and all(p["secure_aggregation"] for p in aggregated)
+    assert [p["privacy"]["releases"] for p in aggregated] == [1, 2, 3]
+    # q = 1: all six sampled; in round 2 one left before and one after its masked vector
+    assert [len(p["participants"]) for p in aggregated] == [6, 5, 6]
+    code = audit_main(["verify", "--run", run_id, "--bootstrap", running_kafka.bootstrap,
+                       "--topic-prefix", prefix])
+    out = capsys.readouterr().out
+    assert code == 0, out
