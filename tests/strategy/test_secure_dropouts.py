@@ -183,3 +183,18 @@ def test_secure_dp_with_dropouts_on_kafka_mirrors_sums_only_and_audits(running_k
                        "--topic-prefix", prefix])
     out = capsys.readouterr().out
     assert code == 0, out
+
+
+def test_twenty_sites_with_seeded_dropouts_match_plain_fedavg_over_the_same_survivors():
+    """The issue's acceptance run: secure=secagg client.dropout_rate=0.1 num_clients=20."""
+    run = ["engine=inprocess", "num_clients=20", "client.dropout_rate=0.1", "num_rounds=3"]
+    _, plain = _run(run)
+    _, secure = _run([*run, "secure=secagg"])
+    dropped = 0
+    for p, s in zip(plain, secure, strict=True):
+        assert s.secure.get("aborted") is None
+        assert sorted(s.secure["participants"]) == sorted(u.node_id for u in p.updates)
+        dropped += len(s.secure["dropped"])
+        for a, b in zip(p.global_arrays, s.global_arrays, strict=True):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
+    assert dropped > 0  # the seeded draws do drop sites (3, 3, 1 in these rounds)
