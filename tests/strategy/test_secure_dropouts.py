@@ -198,3 +198,30 @@ def test_twenty_sites_with_seeded_dropouts_match_plain_fedavg_over_the_same_surv
         for a, b in zip(p.global_arrays, s.global_arrays, strict=True):
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
     assert dropped > 0  # the seeded draws do drop sites (3, 3, 1 in these rounds)
+
+
+class SiteThreshold(Drops):
+    """Drops, and every site's own node config asks for a higher threshold than the server's."""
+
+    def __init__(self, min_sites: int, before: set[int], after: set[int]) -> None:
+        super().__init__(before, after)
+        self.min_sites = min_sites
+
+    def __call__(self, inner):
+        dropping = super().__call__(inner)
+
+        def app(message, context):
+            context.node_config[W.MIN_SITES] = self.min_sites
+            return dropping(message, context)
+        return app
+
+
+def test_a_site_threshold_above_the_servers_aborts_instead_of_a_wrong_model():
+    """Sites share with t = 5 (their node config), the server assumes t = 3: with 4 unmask
+    answers it cannot rebuild the secrets, detects it and keeps the model."""
+    _, records = _run([*SIX, *SECURE], SiteThreshold(5, set(), {3, 4}))
+    first, second, third = records
+    assert first.secure.get("aborted") is None and len(first.secure["participants"]) == 6
+    assert "inconsistent shares" in second.secure["aborted"]
+    for a, b in zip(first.global_arrays, second.global_arrays, strict=True):
+        np.testing.assert_array_equal(a, b)
