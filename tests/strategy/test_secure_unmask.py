@@ -9,7 +9,7 @@ from churn import secure_crypto as C
 from churn import secure_protocol as W
 from churn.shamir import split
 from clients.secure import mask_vector
-from strategy.secure_unmask import Unmasking, UnmaskFailed, check_totals, unmask_sum
+from strategy.secure_unmask import UnmaskFailed, Unmasking, check_totals, unmask_sum
 
 
 def _round(values: list[np.ndarray], drop: int | None):
