@@ -135,8 +135,9 @@ class SecureChurnFedAvg(ChurnFedAvg):
         for msg in replies:
             node = int(msg.metadata.src_node_id)
             if msg.has_error():
-                reason = str(msg.error.reason or "no reason given").strip().splitlines()[0]
-                target = state.missing if DROPOUT_MARKER in reason else state.rejected
+                text = str(msg.error.reason or "no reason given")
+                target = state.missing if DROPOUT_MARKER in text else state.rejected
+                reason = text.strip().splitlines()[0]
                 target.append(self._with_partition(Rejection(node, f"{action}: {reason}")))
             elif node in nodes:
                 out[node] = msg
@@ -216,10 +217,14 @@ class SecureChurnFedAvg(ChurnFedAvg):
         length = S.vector_length(self._size, len(TRAIN_METRICS))
         vectors: dict[int, np.ndarray] = {}
         for msg in replies:
+            if msg.has_error() and DROPOUT_MARKER in str(msg.error.reason or ""):
+                state.missing.append(self._with_partition(Rejection(
+                    int(msg.metadata.src_node_id), "no masked vector (simulated dropout, "
+                                                   "reported as an error by this engine)")))
+                continue
             outcome = self._check_masked(msg, length)
             if isinstance(outcome, Rejection):
-                target = state.missing if DROPOUT_MARKER in outcome.reason else state.rejected
-                target.append(self._with_partition(outcome))
+                state.rejected.append(self._with_partition(outcome))
             else:
                 vectors[int(msg.metadata.src_node_id)] = outcome
         answered = {int(m.metadata.src_node_id) for m in replies}
