@@ -69,31 +69,33 @@ def self_mask(seed: bytes, tag: str, node: int, length: int) -> np.ndarray:
     return prg(_derive(seed, f"{tag}|{node}|self"), length)
 
 
-def _aead(private_key: bytes, peer_public_key: bytes, tag: str, sender: int, receiver: int
-          ) -> ChaCha20Poly1305:
+def shared_secret(private_key: bytes, peer_public_key: bytes) -> bytes:
+    """X25519(private, peer public): the same both ways, so a site computes it once per peer
+    for sealing its shares and opening the peer's."""
+    return _agree(private_key, peer_public_key)
+
+
+def _aead(shared: bytes, tag: str, sender: int, receiver: int) -> ChaCha20Poly1305:
     # The X25519 secret is the same both ways: the direction in the key keeps i -> j and
     # j -> i from sharing a (key, nonce).
-    return ChaCha20Poly1305(_derive(_agree(private_key, peer_public_key),
-                                    f"{tag}|{sender}|{receiver}|enc"))
+    return ChaCha20Poly1305(_derive(shared, f"{tag}|{sender}|{receiver}|enc"))
 
 
 def _aad(tag: str, sender: int, receiver: int) -> bytes:
     return f"{tag}|{sender}|{receiver}".encode()
 
 
-def seal(private_key: bytes, peer_public_key: bytes, tag: str, sender: int, receiver: int,
-         plaintext: bytes) -> bytes:
-    """Authenticated encryption of `plaintext` from `sender` to `receiver` (server can't read)."""
-    return _aead(private_key, peer_public_key, tag, sender, receiver).encrypt(_NONCE, plaintext,
-                                                       _aad(tag, sender, receiver))
+def seal(shared: bytes, tag: str, sender: int, receiver: int, plaintext: bytes) -> bytes:
+    """Authenticated encryption from `sender` to `receiver` under their `shared_secret`."""
+    return _aead(shared, tag, sender, receiver).encrypt(_NONCE, plaintext,
+                                                        _aad(tag, sender, receiver))
 
 
-def open_sealed(private_key: bytes, peer_public_key: bytes, tag: str, sender: int,
-                receiver: int, ciphertext: bytes) -> bytes:
+def open_sealed(shared: bytes, tag: str, sender: int, receiver: int, ciphertext: bytes) -> bytes:
     """The plaintext of `seal`; ValueError if it was altered or is for another pair/round."""
     try:
-        return _aead(private_key, peer_public_key, tag, sender, receiver).decrypt(_NONCE, ciphertext,
-                                                           _aad(tag, sender, receiver))
+        return _aead(shared, tag, sender, receiver).decrypt(_NONCE, ciphertext,
+                                                            _aad(tag, sender, receiver))
     except InvalidTag as ex:
         raise ValueError(f"share ciphertext from node {sender} failed authentication") from ex
 

@@ -133,15 +133,18 @@ def share_reply(msg: Message, context: Context, site_config: Mapping[str, Any]) 
     xs = list(range(1, len(table) + 1))  # site table[k] holds the share at x = k + 1
     key_shares = split(bytes(state["mask-sk"]), threshold, xs)
     seed_shares = split(seed, threshold, xs)
-    receivers, ciphertexts = [], []
+    receivers, ciphertexts, shared = [], [], []
     for k, peer in enumerate(table):
         if peer == own:
             state["own-shares"] = _plaintext(own, own, key_shares[k], seed_shares[k])
+            shared.append(b"")
             continue
+        shared.append(C.shared_secret(bytes(state["cipher-sk"]), cipher_keys[k]))
         receivers.append(peer)
-        ciphertexts.append(C.seal(bytes(state["cipher-sk"]), cipher_keys[k], str(tag), own,
-                                  peer, _plaintext(own, peer, key_shares[k], seed_shares[k])))
-    state.update({"table": table, "cipher-keys": cipher_keys, "mask-keys": mask_keys,
+        ciphertexts.append(C.seal(shared[-1], str(tag), own, peer,
+                                  _plaintext(own, peer, key_shares[k], seed_shares[k])))
+    # the c shared secrets are kept to open the peers' shares (one X25519 per peer, not two)
+    state.update({"table": table, "cipher-shared": shared, "mask-keys": mask_keys,
                   "seed": seed, "threshold": threshold})
     return _info_reply(msg, {S.SHARE_TO: receivers, S.SHARE_CIPHERTEXTS: ciphertexts})
 
@@ -160,11 +163,10 @@ def _received_shares(msg: Message, state: ConfigRecord, own: int, peers: list[in
     ciphertexts = [bytes(c) for c in routed[S.SHARE_CIPHERTEXTS]]
     if sorted(senders) != sorted(p for p in peers if p != own) or len(senders) != len(ciphertexts):
         raise Refused("the routed shares do not come from exactly the peers to mask with")
-    cipher_keys = dict(zip(table, state["cipher-keys"], strict=True))
+    shared = dict(zip(table, state["cipher-shared"], strict=True))
     received = {own: bytes(state["own-shares"])}
     for sender, ciphertext in zip(senders, ciphertexts, strict=True):
-        plain = C.open_sealed(bytes(state["cipher-sk"]), bytes(cipher_keys[sender]),
-                              str(state["tag"]), sender, own, ciphertext)
+        plain = C.open_sealed(bytes(shared[sender]), str(state["tag"]), sender, own, ciphertext)
         if plain[:16] != sender.to_bytes(8, "big") + own.to_bytes(8, "big"):
             raise Refused(f"the share from node {sender} names another pair")
         received[sender] = plain

@@ -225,3 +225,24 @@ def test_a_site_threshold_above_the_servers_aborts_instead_of_a_wrong_model():
     assert "inconsistent shares" in second.secure["aborted"]
     for a, b in zip(first.global_arrays, second.global_arrays, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.flower
+def test_flower_engine_secagg_with_dropouts_matches_plain_fedavg(tmp_path):
+    """Flower's simulation (Ray) keeps each node's state between the four exchanges and turns
+    a dropout into an error reply: still `missing`, and the survivors' sum is FedAvg."""
+    run = ["data.num_rows=1500", "num_clients=6", "num_rounds=2", "client.dropout_rate=0.2"]
+    # t = 2 of 6: the seeded draws leave 2 sites in round 1 (seed 42)
+    secure = ["secure=secagg", "secure.min_sites=2", "secure.threshold_fraction=0.3"]
+    cfg = compose_config(["engine=flower", *run, *secure], output_dir=tmp_path)
+    keep = Keep()
+    run_job(cfg, run_id="flower-secagg", output_dir=tmp_path, observers=[keep])
+    _, plain = _run(["engine=inprocess", *run])
+    assert sum(len(p.missing) for p in plain) > 0
+    for p, s in zip(plain, keep.records, strict=True):
+        assert s.secure.get("aborted") is None
+        assert s.rejected == [] and all("simulated dropout" in m.reason for m in s.missing)
+        assert len(s.missing) == len(p.missing)
+        assert s.secure["num_examples"] == sum(u.num_examples for u in p.updates)
+        for a, b in zip(p.global_arrays, s.global_arrays, strict=True):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
