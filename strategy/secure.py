@@ -38,10 +38,10 @@ from churn import protocol as P
 from churn import secure_protocol as S
 from churn.privacy_accounting import DPSettings
 from churn.rounds import Rejection
-from churn.shamir import decode_share
 from strategy.fedavg import ChurnFedAvg
 from strategy.privacy import DPMechanism, StampingHub
 from strategy.reply_checks import DROPOUT_MARKER
+from strategy.secure_exchange import collect_unmask, parse_keys, route_shares
 from strategy.secure_unmask import UnmaskFailed, Unmasking, check_totals, unmask_sum
 
 log = logging.getLogger(__name__)
@@ -150,18 +150,10 @@ class SecureChurnFedAvg(ChurnFedAvg):
         """Key query, share query and routing; sets `aborted` when below the threshold."""
         secure, sampled = self._secure, self._state(server_round).sampled_nodes
         assert secure is not None
-        keys: dict[int, tuple[bytes, bytes]] = {}
-        for node, msg in self._query(server_round, grid, S.QUERY_KEYS, sampled,
-                                     {S.ROUND_TAG: secure.tag, P.SERVER_ROUND: server_round}
-                                     ).items():
-            info = msg.content.get(P.INFO)
-            pair = (info.get(S.CIPHER_KEY), info.get(S.MASK_KEY)) \
-                if isinstance(info, ConfigRecord) else (None, None)
-            if all(isinstance(k, bytes) and len(k) == 32 for k in pair):
-                keys[node] = (bytes(pair[0]), bytes(pair[1]))
-            else:
-                self._state(server_round).rejected.append(self._with_partition(
-                    Rejection(node, "no valid public keys for secure aggregation")))
+        replies = self._query(server_round, grid, S.QUERY_KEYS, sampled,
+                              {S.ROUND_TAG: secure.tag, P.SERVER_ROUND: server_round})
+        keys, rejected = parse_keys(replies)
+        self._reject(server_round, rejected)
         if len(keys) < self.min_sites:
             self._abort(server_round, f"round not started: {len(keys)} site(s) sent keys, "
                                       f"fewer than secure.min_sites={self.min_sites}")
@@ -174,26 +166,16 @@ class SecureChurnFedAvg(ChurnFedAvg):
             S.ROUND_TAG: secure.tag, S.TABLE: secure.table,
             S.CIPHER_KEYS: [keys[n][0] for n in secure.table],
             S.MASK_KEYS: [keys[n][1] for n in secure.table]})
-        outgoing: dict[int, dict[int, bytes]] = {}
-        for node, msg in replies.items():
-            info = msg.content.get(P.INFO)
-            receivers = [int(r) for r in info.get(S.SHARE_TO, [])]
-            ciphertexts = [bytes(c) for c in info.get(S.SHARE_CIPHERTEXTS, [])]
-            if receivers != [n for n in secure.table if n != node] or \
-                    len(ciphertexts) != len(receivers):
-                self._state(server_round).rejected.append(self._with_partition(
-                    Rejection(node, "share reply does not cover the key table")))
-                continue
-            outgoing[node] = dict(zip(receivers, ciphertexts, strict=True))
-        secure.shared = sorted(outgoing)
+        secure.routed, rejected = route_shares(replies, secure.table)
+        self._reject(server_round, rejected)
+        secure.shared = sorted(secure.routed)
         if len(secure.shared) < secure.threshold:
             self._abort(server_round, f"round not started: {len(secure.shared)} site(s) "
                                       f"shared their secrets, fewer than the threshold "
                                       f"t={secure.threshold}")
-            return
-        for receiver in secure.shared:
-            senders = [s for s in secure.shared if s != receiver]
-            secure.routed[receiver] = (senders, [outgoing[s][receiver] for s in senders])
+
+    def _reject(self, server_round: int, rejected: list[Rejection]) -> None:
+        self._state(server_round).rejected.extend(self._with_partition(r) for r in rejected)
 
     def _abort(self, server_round: int, reason: str) -> None:
         secure = self._secure
@@ -250,32 +232,17 @@ class SecureChurnFedAvg(ChurnFedAvg):
         secure, grid = self._secure, self._grid
         assert secure is not None and grid is not None
         if len(vectors) < secure.threshold:
+            missing = len(secure.shared) - len(vectors)
             raise UnmaskFailed(f"{len(vectors)} masked vector(s), fewer than the threshold "
-                               f"t={secure.threshold}: the masks of {len(secure.shared) - len(vectors)} "
-                               "dropped site(s) cannot be removed")
+                               f"t={secure.threshold}: the masks of {missing} dropped site(s) "
+                               "cannot be removed")
         survivors = sorted(vectors)
         dropped = [n for n in secure.shared if n not in vectors]
         x_of = {n: k + 1 for k, n in enumerate(secure.table)}
-        seed_shares: dict[int, dict[int, int]] = {n: {} for n in survivors}
-        key_shares: dict[int, dict[int, int]] = {n: {} for n in dropped}
         replies = self._query(server_round, grid, S.QUERY_UNMASK, survivors, {
             S.ROUND_TAG: secure.tag, S.SURVIVORS: survivors, S.DROPPED: dropped})
-        for holder, msg in replies.items():
-            info = msg.content.get(P.INFO)
-            try:
-                if [int(n) for n in info[S.SEED_SHARES_OF]] != survivors or \
-                        [int(n) for n in info[S.KEY_SHARES_OF]] != dropped:
-                    raise ValueError("answers for other sites than asked")
-                seeds = [decode_share(bytes(s)) for s in info[S.SEED_SHARES]]
-                keys = [decode_share(bytes(s)) for s in info[S.KEY_SHARES]]
-            except (KeyError, TypeError, ValueError) as ex:
-                self._state(server_round).rejected.append(self._with_partition(
-                    Rejection(holder, f"unusable unmask reply: {ex}")))
-                continue
-            for node, share in zip(survivors, seeds, strict=True):
-                seed_shares[node][x_of[holder]] = share
-            for node, share in zip(dropped, keys, strict=True):
-                key_shares[node][x_of[holder]] = share
+        seed_shares, key_shares, rejected = collect_unmask(replies, survivors, dropped, x_of)
+        self._reject(server_round, rejected)
         answered = len(seed_shares[survivors[0]])
         if answered < secure.threshold:
             raise UnmaskFailed(f"{answered} site(s) answered the unmask query, fewer than the "
