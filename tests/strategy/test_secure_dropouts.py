@@ -107,8 +107,9 @@ def test_a_round_below_min_sites_is_not_started():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(InProcessGrid, "push_messages", spy)
-        _, records = _run([*SIX[:2], "num_clients=3", "num_rounds=2", "secure=secagg",
-                           "secure.min_sites=4"])
+        results, records = _run([*SIX[:2], "num_clients=3", "num_rounds=2", "secure=secagg",
+                                 "secure.min_sites=4"])
+    assert "fewer than secure.min_sites=4" in results["rounds"][1]["secure"]["aborted"]
     for record in records:
         assert "round not started: 3 site(s) sent keys, fewer than secure.min_sites=4" in \
             record.secure["aborted"]
