@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from churn import secure_crypto as C
 from churn import secure_protocol as W
 from churn.rounds import RoundRecord
-from clients import secure as S
+from clients import secure_vector as S
 from fedchurn.config import compose_config
 from fedchurn.simulate import run_job
 from kafka_bridge.audit_cli import main as audit_main

@@ -8,7 +8,7 @@ import pytest
 from churn import secure_crypto as C
 from churn import secure_protocol as W
 from churn.shamir import split
-from clients.secure import mask_vector
+from clients.secure_vector import mask_vector
 from strategy.secure_unmask import UnmaskFailed, Unmasking, check_totals, unmask_sum
 
 
