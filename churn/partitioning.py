@@ -105,10 +105,11 @@ def partition_rows(
                                   min_rows)
     if name == "column":
         column = str(partition_cfg["column"])
-        if column not in data.features.columns:
-            raise ValueError(f"partition.column={column!r} is not a feature column of "
+        table = data.raw if data.raw is not None else data.features
+        if column not in table.columns or column == data.schema.target:
+            raise ValueError(f"partition.column={column!r} is not a column of "
                              f"{data.source}; choose one of {list(data.features.columns)}")
-        return partition_by_column(data.features[column].astype(str).to_numpy(), num_clients, rng)
+        return partition_by_column(table[column].astype(str).to_numpy(), num_clients, rng)
     raise ValueError(f"unknown partition {name!r}; use iid, dirichlet, quantity or column")
 
 

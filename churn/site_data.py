@@ -15,6 +15,7 @@ from churn.datasets import load_dataset
 from churn.experiment import Experiment, prepare_experiment
 from churn.feature_spec import FeatureSpec
 from churn.loading import ChurnData
+from churn.schema import schema_from_config
 from churn.split import local_split
 
 
@@ -88,12 +89,21 @@ def load_experiment(settings: ClientSettings) -> Experiment:
 
 
 @functools.lru_cache(maxsize=64)
-def load_node_data(settings: ClientSettings, partition_id: int, data_path: str = "") -> NodeData:
+def load_node_data(settings: ClientSettings, partition_id: int, data_path: str = "",
+                   schema_json: str = "") -> NodeData:
     """The node's rows: its partition in simulation, or its own CSV (`data-path`) when deployed.
 
     With `local_eval_fraction` = 0 the node evaluates on its training rows (how well the
     global model fits each site); otherwise a seeded, stratified share is held out locally.
+    `schema_json` (the schema the server agreed, `churn.protocol.SCHEMA`) replaces the one
+    the node's own file gave.
     """
+    if schema_json:
+        own = load_node_data(settings, partition_id, data_path)
+        schema = schema_from_config(json.loads(schema_json))
+        train = own.train.with_schema(schema)
+        evaluation = train if own.evaluation is own.train else own.evaluation.with_schema(schema)
+        return NodeData(partition_id, train, evaluation)
     if data_path:
         rows = load_dataset({**json.loads(settings.data_config), "path": data_path})
     else:
@@ -122,10 +132,11 @@ def spec_fingerprint(spec_json: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def encoded_node_data(
-    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str
+    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str,
+    schema_json: str = "",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_eval, y_eval) under the global spec, encoded once per spec."""
-    node = load_node_data(settings, partition_id, data_path)
+    node = load_node_data(settings, partition_id, data_path, schema_json)
     spec = FeatureSpec.from_json(spec_json)
     source = f"node partition {partition_id}"
     x_train = spec.transform(node.train.features, source=source)

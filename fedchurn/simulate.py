@@ -26,6 +26,8 @@ from flwr.clientapp import ClientApp
 from churn.partitioning import format_partition_report
 from churn.provenance import code_version
 from churn.rounds import RoundObserver
+from churn.schema_file import write_schema_file
+from churn.schema_inference import format_schema_table
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
@@ -38,6 +40,7 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
+from fedchurn.user_errors import run_reporting_bad_input
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
 from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
@@ -49,10 +52,11 @@ def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
     """The ClientApp's data settings (its kebab-case run config) from the Hydra config."""
     client = cfg["client"]
     data = dict(cfg["data"])
-    if data.get("path") and data["path"] != "???":  # absolute, so Ray actors find it too
-        from hydra.utils import to_absolute_path
+    for key in ("path", "test_path", "schema"):  # absolute, so Ray actors find them too
+        if data.get(key) and data[key] != "???":
+            from hydra.utils import to_absolute_path
 
-        data["path"] = to_absolute_path(str(data["path"]))
+            data[key] = to_absolute_path(str(data[key]))
     return ClientSettings(
         data_config=json.dumps(data, sort_keys=True),
         partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
@@ -84,6 +88,11 @@ def run_job(
           f"test {len(experiment.test)}; {len(experiment.parts)} sites "
           f"({cfg['partition']['name']}), engine {engine_cfg['name']}")
     print(format_partition_report(experiment.partition_report))
+    decision = experiment.schema_decision
+    if decision is not None:
+        print(format_schema_table(decision))
+        if output_dir is not None:
+            print(f"schema -> {write_schema_file(Path(output_dir) / 'schema.yaml', decision)}")
     # 4. reference numbers (centralized and local-only) on the same spec the sites will agree
     spec = experiment.feature_spec(str(cfg["imputation"]))
     reference = compute_baselines(experiment, spec, float(cfg["C"]))
@@ -100,6 +109,7 @@ def run_job(
         config=public_config(cfg), reference=observer_reference(reference),
         code_version=code_version(), privacy=dict(cfg.get("privacy") or {}),
         secure=dict(cfg.get("secure") or {}),
+        schema_inference=(json.loads(settings.data_config) if decision is not None else None),
     )
     if observers is None:
         observers = build_configured_observers(cfg, run_id)
@@ -115,6 +125,10 @@ def run_job(
     federation_s = time.perf_counter() - started - setup_s
     federation_cpu_s = time.process_time() - cpu_before  # this process only (not Ray actors)
     # 7. results
+    if outcome.schema_decision is not None and decision is not None \
+            and outcome.schema_decision.schema != decision.schema:
+        log.warning("the nodes' schema %s differs from the in-process one %s",
+                    outcome.schema_decision.schema, decision.schema)
     agreed = outcome.agreement.spec.fingerprint if outcome.agreement else None
     if agreed != spec.fingerprint:
         log.warning("federated spec %s differs from the reference spec %s", agreed,
@@ -129,6 +143,10 @@ def run_job(
         "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
                  "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
         "partitions": experiment.partition_report,
+        "schema": experiment.data.schema.to_dict(),
+        "leak_warnings": decision.leaks if decision is not None else [],
+        "schema_agreed_by_sites": (outcome.schema_decision.sites
+                                   if outcome.schema_decision is not None else None),
         "spec_fingerprint": agreed,
         "num_features": spec.num_features,
         "preprocessing_rejected": [vars(r) for r in
@@ -200,7 +218,9 @@ def run_id_of(hydra_cfg: Any) -> str:
 
 
 def main() -> None:
-    """Hydra entry point (`conf/config.yaml`)."""
+    """Hydra entry point (`conf/config.yaml`); bad data ends it with one paragraph, exit 2."""
+    import sys
+
     import hydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
@@ -209,11 +229,15 @@ def main() -> None:
     def _entry(cfg: DictConfig) -> float | None:
         hydra_cfg = HydraConfig.get()
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        results = run_job(resolved, run_id=run_id_of(hydra_cfg),
-                          output_dir=Path(hydra_cfg.runtime.output_dir),
-                          overrides=list(hydra_cfg.overrides.task))
+        results = run_reporting_bad_input(
+            lambda: run_job(resolved, run_id=run_id_of(hydra_cfg),
+                            output_dir=Path(hydra_cfg.runtime.output_dir),
+                            overrides=list(hydra_cfg.overrides.task)), argv)
         return results["final"].get("federated_auc")
 
+    argv = list(sys.argv)
+    if "--debug" in sys.argv:  # ours, not Hydra's: keep tracebacks of bad input
+        sys.argv.remove("--debug")
     _entry()
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -23,8 +24,9 @@ from churn.metrics import binary_metrics, curve_points
 from churn.model import predict_proba, zero_params
 from churn.model_artifact import save_model
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
+from churn.schema_inference import SchemaDecision
 from strategy.factory import StrategyContext, build_strategy
-from strategy.feature_queries import FeatureAgreement, agree_feature_spec
+from strategy.feature_queries import FeatureAgreement, agree_feature_spec, agree_schema
 from strategy.observer_hub import ObserverHub
 from strategy.privacy_setup import private_strategy  # noqa: F401 - registers its wrapper
 
@@ -52,6 +54,9 @@ class ServerPlan:
     code_version: str = "unknown"  # e.g. the git commit, for observers
     privacy: dict[str, Any] = field(default_factory=dict)  # `privacy` group (strategy.privacy)
     secure: dict[str, Any] = field(default_factory=dict)  # `secure` group (strategy.secure)
+    # data=csv: the data config whose unnamed columns the nodes' evidence decides (phase 0);
+    # None: the test set's schema is the run's schema.
+    schema_inference: dict[str, Any] | None = None
 
 
 @dataclass
@@ -59,6 +64,7 @@ class ServerOutcome:
     """What the ServerApp produced; filled while it runs."""
 
     agreement: FeatureAgreement | None = None
+    schema_decision: SchemaDecision | None = None
     initial_metrics: dict[str, float] = field(default_factory=dict)
     records: list[RoundRecord] = field(default_factory=list)
     final_arrays: list[np.ndarray] | None = None
@@ -89,12 +95,19 @@ def build_server_app(plan: ServerPlan, observers: Sequence[RoundObserver] = (),
 def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: ServerOutcome) -> None:
     """The server's steps: spec -> observers -> rounds -> final model."""
     started = time.perf_counter()
-    schema = plan.test.schema
+    test = plan.test
+    if plan.schema_inference is not None:
+        outcome.schema_decision = agree_schema(grid, plan.num_nodes, plan.schema_inference,
+                                               plan.timeout)
+        if outcome.schema_decision.schema != test.schema:
+            log.info("schema agreed by the nodes differs from the test file's own; applying it")
+            test = test.with_schema(outcome.schema_decision.schema)
+    schema = test.schema
     agreement = agree_feature_spec(grid, plan.num_nodes, schema, plan.imputation, plan.timeout)
     outcome.agreement = agreement
     spec = agreement.spec
     hub.run_started(RunInfo(
-        run_id=plan.run_id, config=plan.config, dataset_fingerprint=plan.test.fingerprint,
+        run_id=plan.run_id, config=plan.config, dataset_fingerprint=test.fingerprint,
         code_version=plan.code_version, feature_names=spec.feature_names,
         spec_fingerprint=spec.fingerprint, num_clients=plan.num_nodes, reference=plan.reference,
     ))
@@ -106,16 +119,17 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
     )
     # privacy=dp / secure=secagg: the wrapper strategy.privacy_setup registers swaps them in
     strategy = build_strategy(context)
-    test_x = spec.transform(plan.test.features, source="server test set")
+    test_x = spec.transform(test.features, source="server test set")
 
     def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord:
-        metrics = binary_metrics(plan.test.target, predict_proba(arrays.to_numpy_ndarrays(), test_x))
+        metrics = binary_metrics(test.target, predict_proba(arrays.to_numpy_ndarrays(), test_x))
         if server_round == 0:
             outcome.initial_metrics = metrics
         return MetricRecord(metrics)
 
     total = agreement.total_examples if plan.regularisation == "global" else 0
-    shared = {P.FEATURE_SPEC: spec.to_json(), P.SPEC_FINGERPRINT: spec.fingerprint}
+    shared = {P.FEATURE_SPEC: spec.to_json(), P.SPEC_FINGERPRINT: spec.fingerprint,
+              P.SCHEMA: json.dumps(schema.to_dict(), sort_keys=True)}
     train_config = ConfigRecord({P.LOCAL_ITERATIONS: plan.local_iterations, P.C: plan.C,
                                  P.TOTAL_EXAMPLES: total, **shared})
     initial = ArrayRecord(zero_params(spec.num_features))
@@ -131,7 +145,7 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
     last = strategy.records[-1].server_metrics if strategy.records else outcome.initial_metrics
     hub.run_finished({"run_id": plan.run_id, "rounds": len(strategy.records),
                       "final_server_metrics": last,
-                      "curves": curve_points(plan.test.target, predict_proba(final, test_x)),
+                      "curves": curve_points(test.target, predict_proba(final, test_x)),
                       "wall_time_s": time.perf_counter() - started,
                       "model_path": str(outcome.model_path or "")})
 

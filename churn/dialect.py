@@ -1,0 +1,140 @@
+"""Read a CSV of unknown dialect as text: encoding/BOM, line ends, separator, quoting, decimal commas."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from churn.errors import DataError
+
+SEPARATORS = (",", ";", "\t", "|")
+_SAMPLE_LINES = 200  # lines the separator must split consistently
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+$")
+# Cells that mean "no value" in exported files; read as blanks everywhere.
+NA_TOKENS = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?"})
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a file was read (detected or set with data.sep / data.decimal / data.encoding)."""
+
+    sep: str
+    decimal: str
+    encoding: str
+    line_end: str
+
+    def describe(self) -> str:
+        sep = {"\t": "tab"}.get(self.sep, repr(self.sep))
+        return (f"separator {sep}, decimal {self.decimal!r}, encoding {self.encoding}, "
+                f"line ends {self.line_end}")
+
+
+@dataclass
+class RawTable:
+    """A CSV's cells as stripped strings, with where it came from and how it was read."""
+
+    frame: pd.DataFrame
+    source: str
+    fingerprint: str
+    dialect: Dialect
+
+
+def read_table(path: str | Path, sep: str | None = None, decimal: str | None = None,
+               encoding: str | None = None) -> RawTable:
+    """Read `path` as text cells, detecting what is not given; DataError says what it saw."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; check data.path (relative paths start where "
+                        "you ran the command)")
+    raw_bytes = path.read_bytes()
+    text, encoding = _decode(raw_bytes, path, encoding)
+    line_end = "CRLF" if "\r\n" in text[:65536] else "LF"
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: the file is empty (0 lines); give a CSV with a header line "
+                        "and one row per customer")
+    sep = sep or _detect_separator(lines, path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            skip_blank_lines=True)
+    except (pd.errors.ParserError, csv.Error) as err:
+        raise DataError(f"{path}: not a readable CSV with separator {sep!r} ({err}); set "
+                        "data.sep to the file's separator") from err
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    frame = frame.apply(lambda column: column.str.strip())
+    if frame.empty:
+        raise DataError(f"{path}: has a header line ({lines[0][:80]!r}) but no data rows")
+    decimal = decimal or _detect_decimal(frame, sep)
+    if decimal == ",":
+        frame = frame.apply(_decimal_commas_to_points)
+    dialect = Dialect(sep=sep, decimal=decimal, encoding=encoding, line_end=line_end)
+    return RawTable(frame, str(path), hashlib.sha256(raw_bytes).hexdigest(), dialect)
+
+
+def _decode(raw_bytes: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
+    if encoding:
+        try:
+            return raw_bytes.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as err:
+            raise DataError(f"{path}: cannot be read as data.encoding={encoding} ({err})") from err
+    if raw_bytes.startswith(b"\xef\xbb\xbf"):
+        return raw_bytes[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return raw_bytes.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as err:
+        line = raw_bytes[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: not UTF-8: byte 0x{raw_bytes[err.start]:02x} on line {line}; set "
+            "data.encoding to the file's encoding (e.g. data.encoding=latin-1 or cp1252)"
+        ) from err
+
+
+def _detect_separator(lines: list[str], path: Path) -> str:
+    """The separator that splits the header into >1 fields and every sampled line alike."""
+    sample = lines[:_SAMPLE_LINES]
+    fits: list[tuple[int, str]] = []
+    seen: dict[str, str] = {}
+    for sep in SEPARATORS:
+        counts = [len(row) for row in csv.reader(sample, delimiter=sep)]
+        seen[sep] = f"{min(counts)}-{max(counts)} fields" if counts else "0 fields"
+        if counts[0] > 1 and all(n == counts[0] for n in counts):
+            fits.append((counts[0], sep))
+    if fits:
+        return max(fits)[1]
+    if len(sample) == 1 and all(s not in sample[0] for s in SEPARATORS):
+        raise DataError(f"{path}: one line with one column ({sample[0][:80]!r}); a churn CSV "
+                        "needs a header line and data rows with several columns")
+    tried = ", ".join(f"{'tab' if s == chr(9) else repr(s)}: {n}" for s, n in seen.items())
+    raise DataError(
+        f"{path}: cannot tell the separator: no candidate splits the first {len(sample)} "
+        f"lines into the same number of fields (per line, {tried}); the header reads "
+        f"{sample[0][:80]!r}; set data.sep (e.g. data.sep=';') or fix the rows whose field "
+        "count differs"
+    )
+
+
+def _detect_decimal(frame: pd.DataFrame, sep: str) -> str:
+    """',' when some column holds only decimal-comma numbers and none uses decimal points."""
+    if sep == ",":
+        return "."  # a comma-separated file's unquoted cells cannot hold decimal commas
+    commas = points = 0
+    for column in frame.columns:
+        cells = frame[column][~frame[column].isin(NA_TOKENS)]
+        commas += int(cells.str.match(_DECIMAL_COMMA).sum())
+        points += int(cells.str.match(_DECIMAL_POINT).sum())
+    return "," if commas > 0 and points == 0 else "."
+
+
+def _decimal_commas_to_points(cells: pd.Series) -> pd.Series:
+    present = cells[~cells.isin(NA_TOKENS)]
+    if len(present) and present.str.match(r"^[+-]?\d+(,\d+)?$").all():
+        return cells.str.replace(",", ".", regex=False)
+    return cells
