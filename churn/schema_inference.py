@@ -144,7 +144,7 @@ def _infer_column(parts: Sequence[Mapping[str, Any]]) -> tuple[str, str, str]:
         low = min(p["min"] for p in parts if p["min"] is not None)
         high = max(p["max"] for p in parts if p["max"] is not None)
         integers = sum(p["integer"] for p in parts) == present
-        span = f"{'integers' if integers else 'numbers'} {low:g}..{high:g}, {blanks}"
+        span = f"{'integers' if integers else 'numbers'} {low:.10g}..{high:.10g}, {blanks}"
         if low == high:
             return "constant", "dropped", f"one value ({low:g}), {blanks}"
         if levels == 2 and {low, high} <= {0.0, 1.0}:

@@ -24,7 +24,7 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from churn import protocol as P
-from churn.datasets import load_dataset
+from churn.datasets import load_dataset, needs_inference
 from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings
 from strategy.console_progress import ConsoleProgress
@@ -73,7 +73,8 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
     test_path = str(run_config.get("test-path", ""))
     if not test_path:
         raise ValueError("run config `test-path` must name the server's held-out test.csv")
-    test = load_dataset({**json.loads(settings.data_config), "path": test_path})
+    data_config = json.loads(settings.data_config)
+    test = load_dataset({**data_config, "path": test_path})
     # conf/strategy/* as JSON (name and its options), then the sampling keys of the run config
     strategy = dict(json.loads(str(run_config.get("strategy-config", "") or "{}")))
     strategy.update({key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS
@@ -94,6 +95,8 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
         output_dir=Path(output_dir) if output_dir else None,
         config={**dict(run_config), "flower-run-id": str(flower_run_id)},
         code_version=str(run_config.get("code-version", "") or "unknown"),
+        # data=csv: the SuperNodes' evidence decides the schema (their files, not test-path's)
+        schema_inference=data_config if needs_inference(data_config) else None,
     )
 
 

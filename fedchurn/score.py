@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from churn.dialect import read_table
+from churn.errors import did_you_mean
 from churn.model_artifact import MissingColumnsError, load_model
+from fedchurn.user_errors import EXIT_BAD_INPUT, error_paragraph, wants_traceback
 
 
 def score_frame(model_path: Path, frame: pd.DataFrame, source: str = "input") -> pd.DataFrame:
@@ -25,8 +28,10 @@ def score_frame(model_path: Path, frame: pd.DataFrame, source: str = "input") ->
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [c for c in schema.feature_columns if c not in frame.columns]
     if missing:
-        raise MissingColumnsError(f"{source}: missing columns {missing}; the model needs "
-                                  f"{list(schema.feature_columns)}")
+        raise MissingColumnsError(
+            f"{source}: missing columns {missing}{did_you_mean(missing[0], list(frame.columns))}"
+            f"; the model needs {list(schema.feature_columns)}: give a CSV with the training "
+            "file's header (extra columns are ignored)")
     probabilities = pipeline.predict_proba(frame)[:, 1]
     scores = frame[[c for c in schema.id_columns if c in frame.columns]].copy()
     scores["churn_probability"] = probabilities
@@ -36,9 +41,7 @@ def score_frame(model_path: Path, frame: pd.DataFrame, source: str = "input") ->
 
 def score_csv(model_path: Path, csv_path: Path, out_path: Path | None = None) -> pd.DataFrame:
     """Read `csv_path` as text (like the training loader), score it, optionally write CSV."""
-    if not Path(csv_path).is_file():
-        raise FileNotFoundError(f"{csv_path}: no such file")
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    frame = read_table(csv_path).frame  # any dialect the training loader reads
     scores = score_frame(model_path, frame, source=str(csv_path))
     if out_path is not None:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
@@ -52,12 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, type=Path, help="model.joblib of a run")
     parser.add_argument("--csv", required=True, type=Path, help="raw customer rows")
     parser.add_argument("--out", type=Path, help="output CSV (default: standard output)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of bad input")
     args = parser.parse_args(argv)
     try:
         scores = score_csv(args.model, args.csv, args.out)
     except (MissingColumnsError, FileNotFoundError, ValueError) as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        return 2
+        if wants_traceback(sys.argv if argv is None else argv):
+            raise
+        print(error_paragraph(ex), file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.out is None:
         scores.to_csv(sys.stdout, index=False)
     else:
