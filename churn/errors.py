@@ -6,10 +6,13 @@ class DataError(ValueError):
 
 
 def did_you_mean(column: str, columns: list[str]) -> str:
-    """' (did you mean 'X'?)' for the closest of `columns`, else the list of columns."""
+    """' (did you mean 'X'?)' for the closest of `columns`, then the columns themselves."""
     import difflib
 
-    close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
-    if not close:
-        close = [c for c in columns if c.lower() == column.lower()]
-    return f" (did you mean {close[0]!r}?)" if close else f"; its columns are {columns}"
+    lowered = column.lower()
+    close = [c for c in columns if c.lower() == lowered]
+    close = close or difflib.get_close_matches(column, columns, n=1, cutoff=0.75)
+    close = close or [c for c in columns if lowered in c.lower() or c.lower() in lowered]
+    shown = columns if len(columns) <= 30 else [*columns[:30], "..."]
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{hint}; its columns are {shown}"

@@ -137,7 +137,7 @@ def _numeric_column(values: pd.Series, column: str, schema: DatasetSchema, sourc
 
 def _target_to_binary(labels: pd.Series, schema: DatasetSchema, source: str) -> np.ndarray:
     allowed = {schema.positive} | ({schema.negative} if schema.negative is not None else set())
-    counts = labels.value_counts()
+    counts = {str(label): int(n) for label, n in labels.value_counts().items()}
     if schema.negative is not None:
         unknown = {label: int(n) for label, n in counts.items() if label not in allowed}
         if unknown:
@@ -148,11 +148,11 @@ def _target_to_binary(labels: pd.Series, schema: DatasetSchema, source: str) -> 
     elif len(counts) > 2:
         raise DataError(
             f"{source}: target column {schema.target!r} has {len(counts)} labels "
-            f"{dict(counts)}; a churn target needs two (set data.negative to name the other)"
+            f"{counts}; a churn target needs two (set data.negative to name the other)"
         )
     if len(counts) < 2 or schema.positive not in counts:
         raise DataError(
-            f"{source}: target column {schema.target!r} has one class only {dict(counts)}; "
+            f"{source}: target column {schema.target!r} has one class only {counts}; "
             f"need both positive={schema.positive!r} and another label (rows of churners and "
             "of customers who stayed); check that data.target names the churn column"
         )

@@ -20,8 +20,10 @@ from churn.schema import DatasetSchema
 LEAK_SEPARATION = 0.99  # one column alone ranks a site's classes this well: likely a leak
 _MAX_CODE_LEVELS = 10  # integer columns with this few values and gaps are codes (area codes)
 _MIN_ROWS_FOR_ID = 50
-_POSITIVE = ("yes", "true", "1", "1.0", "y", "t", "churn", "churned", "exited", "left")
-_NEGATIVE = ("no", "false", "0", "0.0", "n", "f", "stayed", "retained", "active")
+_PAIRS = (("yes", "no"), ("true", "false"), ("1", "0"), ("1.0", "0.0"), ("y", "n"), ("t", "f"),
+          ("churned", "stayed"), ("churn", "no churn"), ("left", "stayed"), ("exited", "retained"))
+_POSITIVE = tuple(p for p, _ in _PAIRS)
+_NEGATIVE = tuple(n for _, n in _PAIRS)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,11 @@ def recognise_target(labels: Mapping[str, int], data_cfg: Mapping[str, Any],
         raise DataError(f"{source}: target column {target!r} has {len(labels)} labels "
                         f"({shown}); a churn target needs two: merge them into two labels, or "
                         "name both with data.positive=LABEL data.negative=LABEL")
+    if positive is None and len(labels) == 1:  # one class: name the missing one in the error
+        (only,) = labels
+        pairs = {n: p for p, n in _PAIRS} | {p: p for p, _ in _PAIRS}
+        if only.lower() in pairs:
+            positive = _same_case(pairs[only.lower()], only)
     if positive is None:
         lowered = {label.lower(): label for label in labels}
         found = [lowered[p] for p in _POSITIVE if p in lowered]
@@ -121,7 +128,7 @@ def recognise_target(labels: Mapping[str, int], data_cfg: Mapping[str, Any],
             raise DataError(f"{source}: cannot tell which label of target column {target!r} "
                             f"means churn ({shown}); set data.positive=LABEL")
         positive = found[0]
-    elif positive not in labels:
+    elif positive not in labels and len(labels) > 1:
         raise DataError(f"{source}: data.positive={positive!r} is not a label of target column "
                         f"{target!r} ({shown}); use one of {sorted(labels)}")
     if negative is None:
@@ -184,6 +191,10 @@ def _leaks(evidences: Sequence[Mapping[str, Any]], features: list[str], source: 
                 f"on site {site} of {source} (in-sample AUC {separation:.3f}): it may be "
                 f"derived from the target (a leak); if so list it in data.id_columns to drop it")
     return warnings
+
+
+def _same_case(word: str, like: str) -> str:
+    return word.upper() if like.isupper() else word.capitalize() if like[:1].isupper() else word
 
 
 def _label_text(labels: Mapping[str, int]) -> str:
