@@ -40,7 +40,7 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
-from fedchurn.user_errors import run_reporting_bad_input
+from fedchurn.user_errors import run_reporting_bad_input, take_debug_flag
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
 from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
@@ -219,8 +219,6 @@ def run_id_of(hydra_cfg: Any) -> str:
 
 def main() -> None:
     """Hydra entry point (`conf/config.yaml`); bad data ends it with one paragraph, exit 2."""
-    import sys
-
     import hydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
@@ -235,9 +233,7 @@ def main() -> None:
                             overrides=list(hydra_cfg.overrides.task)), argv)
         return results["final"].get("federated_auc")
 
-    argv = list(sys.argv)
-    if "--debug" in sys.argv:  # ours, not Hydra's: keep tracebacks of bad input
-        sys.argv.remove("--debug")
+    argv = take_debug_flag()
     _entry()
 
 

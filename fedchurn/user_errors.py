@@ -23,6 +23,14 @@ def wants_traceback(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
+def take_debug_flag() -> list[str]:
+    """The command line as given; `--debug` (ours, unknown to Hydra) is removed from sys.argv."""
+    argv = list(sys.argv)
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+    return argv
+
+
 def error_paragraph(err: BaseException) -> str:
     """`error: <message>` wrapped into one paragraph of at most 100 columns."""
     return textwrap.fill(f"error: {err}", width=100, break_long_words=False,
