@@ -101,10 +101,8 @@ def _detect_separator(lines: list[str], path: Path) -> str:
     """The separator that splits the header into >1 fields and every sampled line alike."""
     sample = lines[:_SAMPLE_LINES]
     fits: list[tuple[int, str]] = []
-    seen: dict[str, str] = {}
     for sep in SEPARATORS:
         counts = [len(row) for row in csv.reader(sample, delimiter=sep)]
-        seen[sep] = f"{min(counts)}-{max(counts)} fields" if counts else "0 fields"
         if counts[0] > 1 and all(n == counts[0] for n in counts):
             fits.append((counts[0], sep))
     if fits:
@@ -112,12 +110,17 @@ def _detect_separator(lines: list[str], path: Path) -> str:
     if len(sample) == 1 and all(s not in sample[0] for s in SEPARATORS):
         raise DataError(f"{path}: one line with one column ({sample[0][:80]!r}); a churn CSV "
                         "needs a header line and data rows with several columns")
-    tried = ", ".join(f"{'tab' if s == chr(9) else repr(s)}: {n}" for s, n in seen.items())
+    header_fields = {sep: len(next(csv.reader([sample[0]], delimiter=sep))) for sep in SEPARATORS}
+    likely = max(SEPARATORS, key=lambda sep: header_fields[sep])
+    counts = [len(row) for row in csv.reader(sample, delimiter=likely)]
+    odd = [(number, n) for number, n in enumerate(counts, start=1) if n != counts[0]]
+    odd_text = ", ".join(f"line {number}: {n}" for number, n in odd[:5])
+    name = "tab" if likely == "\t" else repr(likely)
     raise DataError(
-        f"{path}: cannot tell the separator: no candidate splits the first {len(sample)} "
-        f"lines into the same number of fields (per line, {tried}); the header reads "
-        f"{sample[0][:80]!r}; set data.sep (e.g. data.sep=';') or fix the rows whose field "
-        "count differs"
+        f"{path}: cannot tell the separator: no candidate splits the first {len(sample)} lines "
+        f"into the same number of fields; with {name} the header ({sample[0][:80]!r}) has "
+        f"{counts[0]} fields but {odd_text}{', ...' if len(odd) > 5 else ''} (non-empty lines "
+        f"counted); fix those rows, or set data.sep if the separator is another one"
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from churn.column_evidence import MAX_LEVELS
+from churn.column_evidence import DISTINCT_CAP, MAX_LEVELS
 from churn.errors import DataError, did_you_mean
 from churn.schema import DatasetSchema
 
@@ -161,7 +161,8 @@ def _infer_column(parts: Sequence[Mapping[str, Any]]) -> tuple[str, str, str]:
             return "identifier", "id", f"unique per row ({present} rows), {span}"
         if integers and 3 <= levels <= _MAX_CODE_LEVELS and high - low + 1 > 2 * levels:
             return "categorical", "categorical", f"integer codes, {levels} values ({span})"
-        return "numeric", "numeric", f"{span}, {levels}{'+' if levels >= 1000 else ''} values"
+        at_least = "+" if levels >= DISTINCT_CAP or len(parts) > 1 else ""  # max over sites
+        return "numeric", "numeric", f"{span}, {levels}{at_least} values"
     lists = [p["categories"] for p in parts]
     names = sorted(set().union(*lists)) if all(v is not None for v in lists) else None
     count = len(names) if names is not None else levels

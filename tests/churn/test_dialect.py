@@ -46,7 +46,8 @@ def test_settings_override_detection(tmp_path: Path) -> None:
 
 def test_inconsistent_rows_name_what_was_seen(tmp_path: Path) -> None:
     path = _write(tmp_path, "a,b,c\n1,2\n3;4;5;6\n")
-    with pytest.raises(DataError, match=r"cannot tell the separator.*header reads 'a,b,c'.*data.sep"):
+    with pytest.raises(DataError, match=r"cannot tell the separator.*with ',' the header \('a,b,c'\) "
+                                        r"has 3 fields but line 2: 2, line 3: 1.*set data.sep"):
         read_table(path)
 
 
