@@ -6,7 +6,7 @@ For Telco (target Churn), a bank-like file (Exited 1/0, comma) and a telecom-usa
 (Churn True/False, ';' separated, decimal commas, UTF-8 BOM, CRLF; both from
 churn.sample_tables, seeded) it runs the real one-line command
 
-  python -m fedchurn.simulate engine=inprocess data=csv data.path=FILE data.target=COLUMN
+  fedchurn simulate engine=inprocess data=csv data.path=FILE data.target=COLUMN
 
 prints the schema the run printed, then runs again with a hand-written schema
 (`data.schema=hand.yaml`) and tabulates both AUCs. Then it feeds five kinds of bad file to
@@ -40,7 +40,7 @@ def simulate(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, f
            "OPENBLAS_NUM_THREADS": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "fedchurn.simulate", *args], cwd=cwd, env=env,
+    proc = subprocess.run([sys.executable, "-m", "fedchurn", "simulate", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=900)
     return proc, time.perf_counter() - started
 
@@ -87,7 +87,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         for name, path, target, hand in datasets(tmp):
             line = ["data=csv", f"data.path={path}", f"data.target={target}"]
-            print(f"\n$ python -m fedchurn.simulate {' '.join(common + line)}")
+            print(f"\n$ fedchurn simulate {' '.join(common + line)}")
             inferred, inferred_s = simulate([*common, *line, f"hydra.run.dir={tmp / name}"], tmp)
             if inferred.returncode != 0:
                 sys.exit(f"{name}: the one-line run failed:\n{inferred.stderr[-3000:]}")

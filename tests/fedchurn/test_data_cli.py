@@ -18,12 +18,13 @@ REPO = Path(__file__).resolve().parents[2]
 FAST_RUN = ["engine=inprocess", "num_clients=3", "num_rounds=2"]
 
 
-def _cli(module: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+def _cli(command: str, *args: str, cwd: Path, env: dict[str, str] | None = None
          ) -> subprocess.CompletedProcess:
+    """`python -m fedchurn COMMAND ARGS` (what the `fedchurn` console script runs)."""
     environ = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     environ.update({"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
                     "OPENBLAS_NUM_THREADS": "1", **(env or {})})
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=environ,
+    return subprocess.run([sys.executable, "-m", "fedchurn", command, *args], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -45,7 +46,7 @@ def bank_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subp
     tmp = tmp_path_factory.mktemp("bank")
     csv_path = write_csv(bank_like(1500, seed=2), tmp / "bank.csv")
     run_dir = tmp / "run"
-    proc = _cli("fedchurn.simulate", "data=csv", f"data.path={csv_path}", "data.target=Exited",
+    proc = _cli("simulate", "data=csv", f"data.path={csv_path}", "data.target=Exited",
                 *FAST_RUN, f"hydra.run.dir={run_dir}", cwd=tmp)
     return csv_path, run_dir, proc
 
@@ -70,7 +71,7 @@ def test_pinned_schema_and_own_test_file(bank_run, tmp_path: Path) -> None:
     csv_path, run_dir, _ = bank_run
     test_file = write_csv(bank_like(400, seed=9), tmp_path / "bank_test.csv", sep=";")
     out = tmp_path / "run2"
-    proc = _cli("fedchurn.simulate", "data=csv", f"data.path={csv_path}", "data.target=Exited",
+    proc = _cli("simulate", "data=csv", f"data.path={csv_path}", "data.target=Exited",
                 f"data.schema={run_dir / 'schema.yaml'}", f"data.test_path={test_file}",
                 *FAST_RUN, f"hydra.run.dir={out}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -84,7 +85,7 @@ def test_score_csv_lacking_model_columns(bank_run, tmp_path: Path) -> None:
     _, run_dir, _ = bank_run
     broken = write_csv(bank_like(20).drop(columns=["Age"]).rename(columns={"Gender": "gender"}),
                        tmp_path / "new_customers.csv")
-    proc = _cli("fedchurn.score", "--model", str(run_dir / "model.joblib"), "--csv", str(broken),
+    proc = _cli("score", "--model", str(run_dir / "model.joblib"), "--csv", str(broken),
                 cwd=tmp_path)
     _assert_clean_error(proc, "new_customers.csv", "missing columns ['Gender', 'Age']",
                         "did you mean 'gender'?", "training file's header")
@@ -118,7 +119,7 @@ def _types_shown(stdout: str, columns: list[str]) -> dict[str, str]:
      {"Surname": "identifier", "HasCrCard": "boolean", "Balance": "numeric"}),
 ])
 def test_inspect_reads_dialects(make, dialect: str, expect: dict[str, str], tmp_path: Path) -> None:
-    proc = _cli("fedchurn.inspect", "--csv", str(make(tmp_path)), cwd=tmp_path)
+    proc = _cli("inspect", "--csv", str(make(tmp_path)), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert dialect in proc.stdout
     assert _types_shown(proc.stdout, list(expect)) == expect
@@ -128,7 +129,7 @@ def test_inspect_reads_dialects(make, dialect: str, expect: dict[str, str], tmp_
 def test_inspect_warns_of_a_leak_naming_the_column(tmp_path: Path) -> None:
     frame = telecom_usage_like(500, seed=6)
     frame["Retention score"] = np.where(frame["Churn"] == "True", "0.95", "0.05")
-    proc = _cli("fedchurn.inspect", "--csv", str(write_csv(frame, tmp_path / "leaky.csv")),
+    proc = _cli("inspect", "--csv", str(write_csv(frame, tmp_path / "leaky.csv")),
                 "--target", "Churn", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "WARNING: column 'Retention score' alone separates churners" in proc.stdout
@@ -157,7 +158,7 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
 @pytest.mark.parametrize("kind", ["empty", "one class", "three labels", "separator", "encoding"])
 def test_bad_files_end_inspect_with_one_paragraph(kind: str, tmp_path: Path) -> None:
     path, needles = _bad_files(tmp_path)[kind]
-    _assert_clean_error(_cli("fedchurn.inspect", "--csv", str(path), "--target", "Exited",
+    _assert_clean_error(_cli("inspect", "--csv", str(path), "--target", "Exited",
                              cwd=tmp_path), *needles)
 
 
@@ -167,18 +168,18 @@ def test_simulate_bad_input_is_one_paragraph_and_debug_shows_traceback(
     frame = pd.read_csv(telco_csv, dtype=str, keep_default_na=False).head(300)
     write_csv(frame.rename(columns={"tenure": "Tenure months"}), renamed)
     args = ["data=telco", f"data.path={renamed}", *FAST_RUN, f"hydra.run.dir={tmp_path / 'r'}"]
-    _assert_clean_error(_cli("fedchurn.simulate", *args, cwd=tmp_path),
+    _assert_clean_error(_cli("simulate", *args, cwd=tmp_path),
                         "telco_renamed.csv: missing columns ['tenure']",
                         "did you mean 'Tenure months'?", "rename the header")
     one_class = write_csv(bank_like(200).assign(Exited="0"), tmp_path / "stayers.csv")
-    _assert_clean_error(_cli("fedchurn.simulate", "data=csv", f"data.path={one_class}",
+    _assert_clean_error(_cli("simulate", "data=csv", f"data.path={one_class}",
                              "data.target=Exited", *args[2:], cwd=tmp_path),
                         "stayers.csv", "one class only")
-    _assert_clean_error(_cli("fedchurn.simulate", "data=csv", f"data.path={one_class}",
+    _assert_clean_error(_cli("simulate", "data=csv", f"data.path={one_class}",
                              "data.target=Churn", *args[2:], cwd=tmp_path),
                         "no target column 'Churn' (data.target)", "its columns are")
-    traced = _cli("fedchurn.simulate", *args, "--debug", cwd=tmp_path)
+    traced = _cli("simulate", *args, "--debug", cwd=tmp_path)
     assert traced.returncode != 0 and "Traceback" in traced.stderr
     assert "DataError" in traced.stderr
-    full = _cli("fedchurn.simulate", *args, cwd=tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    full = _cli("simulate", *args, cwd=tmp_path, env={"HYDRA_FULL_ERROR": "1"})
     assert full.returncode != 0 and "Traceback" in full.stderr
