@@ -38,7 +38,7 @@ class Dialect:
 
 @dataclass
 class RawTable:
-    """A CSV's cells as stripped strings, with where it came from and how it was read."""
+    """A CSV's cells as strings (as written; header names stripped), where it came from, how read."""
 
     frame: pd.DataFrame
     source: str
@@ -68,8 +68,7 @@ def read_table(path: str | Path, sep: str | None = None, decimal: str | None = N
     except (pd.errors.ParserError, csv.Error) as err:
         raise DataError(f"{path}: not a readable CSV with separator {sep!r} ({err}); set "
                         "data.sep to the file's separator") from err
-    frame = frame.rename(columns=lambda c: str(c).strip())
-    frame = frame.apply(lambda column: column.str.strip())
+    frame = frame.rename(columns=lambda c: str(c).strip())  # cells stay as written (split-sites)
     if frame.empty:
         raise DataError(f"{path}: has a header line ({lines[0][:80]!r}) but no data rows")
     decimal = decimal or _detect_decimal(frame, sep)
@@ -130,14 +129,16 @@ def _detect_decimal(frame: pd.DataFrame, sep: str) -> str:
         return "."  # a comma-separated file's unquoted cells cannot hold decimal commas
     commas = points = 0
     for column in frame.columns:
-        cells = frame[column][~frame[column].isin(NA_TOKENS)]
+        cells = frame[column].str.strip()
+        cells = cells[~cells.isin(NA_TOKENS)]
         commas += int(cells.str.match(_DECIMAL_COMMA).sum())
         points += int(cells.str.match(_DECIMAL_POINT).sum())
     return "," if commas > 0 and points == 0 else "."
 
 
 def _decimal_commas_to_points(cells: pd.Series) -> pd.Series:
-    present = cells[~cells.isin(NA_TOKENS)]
+    present = cells.str.strip()
+    present = present[~present.isin(NA_TOKENS)]
     if len(present) and present.str.match(r"^[+-]?\d+(,\d+)?$").all():
         return cells.str.replace(",", ".", regex=False)
     return cells

@@ -111,7 +111,8 @@ def partition_rows(
         if column not in table.columns or column == data.schema.target:
             raise DataError(f"partition.column={column!r} is not a column of "
                              f"{data.source}{did_you_mean(column, list(table.columns))}")
-        return partition_by_column(table[column].astype(str).to_numpy(), num_clients, rng)
+        return partition_by_column(table[column].astype(str).str.strip().to_numpy(), num_clients,
+                                   rng)
     raise DataError(f"unknown partition {name!r}; use iid, dirichlet, quantity or column")
 
 
