@@ -25,31 +25,25 @@ import numpy as np
 import pandas as pd
 
 from churn.datasets import load_dataset
+from churn.dialect import read_table
 from churn.loading import ChurnData
 from churn.partitioning import describe_partitions, format_partition_report, partition_rows
 from churn.schema import DatasetSchema
 from churn.split import stratified_split
-from fedchurn import CONF_DIR
+from fedchurn.config import absolute_path, compose_config
 from fedchurn.user_errors import run_reporting_bad_input
 
 ROW = "__row__"
 
 
-def compose_config(overrides: Sequence[str], csv: str | None, sites: int) -> dict[str, Any]:
-    """The project config with `overrides`, `num_clients=sites` and the CSV as data source."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    overrides = list(overrides)
+def split_overrides(overrides: Sequence[str], csv: str | None, sites: int) -> list[str]:
+    """`overrides` plus `num_clients=sites` and, with `csv`, that file as the data source."""
+    out = list(overrides)
     if csv is not None:
-        if not any(o.split("=", 1)[0] == "data" for o in overrides):
-            overrides.append("data=telco")
-        overrides.append(f"data.path={Path(csv).expanduser().resolve()}")
-    overrides.append(f"num_clients={sites}")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        cfg = compose(config_name="config", overrides=overrides)
-    return {key: OmegaConf.to_container(cfg[key], resolve=True) if key in ("data", "partition")
-            else cfg[key] for key in ("data", "partition", "num_clients", "seed", "test_size")}
+        if not any(o.split("=", 1)[0] == "data" for o in out):
+            out.append("data=telco")
+        out.append(f"data.path={absolute_path(csv)}")
+    return [*out, f"num_clients={sites}"]
 
 
 def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[str, Any]]:
@@ -59,8 +53,7 @@ def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[s
         raw = _frame_from(data)
         site_cfg: dict[str, Any] = {"name": "telco"}
     else:  # the cells as read (any dialect); written back as plain UTF-8 CSV with '.' decimals
-        raw = data.raw if data.raw is not None else pd.read_csv(Path(data.source), dtype=str,
-                                                                keep_default_na=False)
+        raw = data.raw if data.raw is not None else read_table(data.source).frame
         site_cfg = {k: v for k, v in data_cfg.items()
                     if k not in ("path", "test_path", "sep", "decimal", "encoding")}
     return raw, data, site_cfg
@@ -123,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. partition=dirichlet")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of bad input")
     args = parser.parse_args(argv)
-    cfg = compose_config(args.overrides, args.csv, args.sites)
+    cfg = compose_config(split_overrides(args.overrides, args.csv, args.sites))
     manifest = run_reporting_bad_input(lambda: split_sites(cfg, Path(args.out)),
                                        ["--debug"] if args.debug else [])
     print(f"{manifest['source']} -> {args.out}: {manifest['sites']} sites "
