@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from churn.column_evidence import site_evidence
 from churn.dialect import RawTable, read_table
 from churn.errors import DataError, did_you_mean
@@ -63,7 +65,7 @@ def read_csv_table(data_cfg: Mapping[str, Any]) -> RawTable:
     return table
 
 
-def infer_schema_over(frames: list, data_cfg: Mapping[str, Any], source: str) -> SchemaDecision:
+def infer_schema_over(frames: list[pd.DataFrame], data_cfg: Mapping[str, Any], source: str) -> SchemaDecision:
     """The schema decision over sites' raw frames, each reduced to its evidence first."""
     target = str(data_cfg["target"])
     return decide_schema([site_evidence(frame, target) for frame in frames], data_cfg, source)

@@ -83,7 +83,7 @@ def decide_schema(evidences: Sequence[Mapping[str, Any]], data_cfg: Mapping[str,
         if column in explicit:
             kind = explicit[column]
             role = {"identifier": "id"}.get(kind, kind)
-            text += f"; set by data.{ {'identifier': 'id_columns'}.get(kind, kind)}"
+            text += f"; set by data.{_CONFIG_KEYS[kind]}"
         roles[role].append(column)
         rows.append(ColumnDecision(column, kind, text, _DECISIONS[role]))
     leaks = _leaks(evidences, roles["categorical"] + roles["numeric"], source)
@@ -98,6 +98,7 @@ def decide_schema(evidences: Sequence[Mapping[str, Any]], data_cfg: Mapping[str,
     return SchemaDecision(schema, rows, leaks, len(evidences))
 
 
+_CONFIG_KEYS = {"categorical": "categorical", "numeric": "numeric", "identifier": "id_columns"}
 _DECISIONS = {"categorical": "feature, one-hot", "numeric": "feature, standardised",
               "id": "dropped (identifier)", "dropped": "dropped (no information)"}
 

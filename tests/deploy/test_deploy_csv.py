@@ -1,4 +1,4 @@
-"""Deployment with data=csv: the SuperNodes' own files answer query.evidence and the ServerApp's schema is used."""
+"""Deployment with data=csv: SuperNodes answer query.evidence from their own files; one schema is used."""
 
 from __future__ import annotations
 
