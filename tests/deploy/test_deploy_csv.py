@@ -26,7 +26,7 @@ def test_sites_infer_one_schema_from_their_own_files(tmp_path: Path) -> None:
                                   kafka=False, dashboard_port=0, round_timeout=120, timeout=600))
     assert result.status == "finished:completed", (tmp_path / "state" / "logs").as_posix()
     assert result.participants == [3, 3]
-    schema = load_model(tmp_path / "state" / "output" / "model.joblib").named_steps["features"].schema
+    schema = load_model(tmp_path / "state" / "output" / "model.json").named_steps["features"].schema
     assert schema.id_columns == ("RowNumber", "CustomerId", "Surname")
     assert schema.dropped == ("Currency",) and set(schema.categorical) == {"Geography", "Gender"}
     assert schema.positive == "1"

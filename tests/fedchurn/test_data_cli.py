@@ -85,7 +85,7 @@ def test_score_csv_lacking_model_columns(bank_run, tmp_path: Path) -> None:
     _, run_dir, _ = bank_run
     broken = write_csv(bank_like(20).drop(columns=["Age"]).rename(columns={"Gender": "gender"}),
                        tmp_path / "new_customers.csv")
-    proc = _cli("score", "--model", str(run_dir / "model.joblib"), "--csv", str(broken),
+    proc = _cli("score", "--model", str(run_dir / "model.json"), "--csv", str(broken),
                 cwd=tmp_path)
     _assert_clean_error(proc, "new_customers.csv", "missing columns ['Gender', 'Age']",
                         "did you mean 'gender'?", "training file's header")
