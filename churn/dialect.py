@@ -56,8 +56,9 @@ def read_table(path: str | Path, sep: str | None = None, decimal: str | None = N
     raw_bytes = path.read_bytes()
     text, encoding = _decode(raw_bytes, path, encoding)
     line_end = "CRLF" if "\r\n" in text[:65536] else "LF"
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [line for line in text.split("\n") if line.strip()]
+    # pandas reads CRLF itself; the text goes to it unchanged (a lone CR inside a quoted cell
+    # stays a CR), the lines below are only for detection
+    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
     if not lines:
         raise DataError(f"{path}: the file is empty (0 lines); give a CSV with a header line "
                         "and one row per customer")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -32,9 +31,8 @@ def take_debug_flag() -> list[str]:
 
 
 def error_paragraph(err: BaseException) -> str:
-    """`error: <message>` wrapped into one paragraph of at most 100 columns."""
-    return textwrap.fill(f"error: {err}", width=100, break_long_words=False,
-                         break_on_hyphens=False)
+    """`error: <message>` as one line (the terminal wraps it; grep and logs keep it whole)."""
+    return "error: " + " ".join(str(err).split())
 
 
 def run_reporting_bad_input(body: Callable[[], T], argv: Sequence[str],
