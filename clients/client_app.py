@@ -125,7 +125,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         metrics = {P.NUM_EXAMPLES: len(y_eval), **local_metrics(arrays, x_eval, y_eval, "eval")}
         return _reply(msg, metrics=metrics, info=info)
 
-    register_secure_handlers(app)  # secure=secagg: the per-round key agreement query
+    register_secure_handlers(app, defaults)  # secure=secagg: key, share and unmask queries
     return app
 
 
