@@ -20,7 +20,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from churn import protocol as P
 from churn.loading import ChurnData
-from churn.metrics import binary_metrics, curve_points
+from churn.metrics import binary_metrics, curve_points, score_summary
 from churn.model import predict_proba, zero_params
 from churn.model_artifact import MODEL_FILE, save_model
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
@@ -150,9 +150,11 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
         outcome.model_path = save_model(Path(plan.output_dir) / MODEL_FILE, spec, schema,
                                         final, plan.C)
     last = strategy.records[-1].server_metrics if strategy.records else outcome.initial_metrics
+    final_proba = predict_proba(final, test_x)
     hub.run_finished({"run_id": plan.run_id, "rounds": len(strategy.records),
                       "final_server_metrics": last,
-                      "curves": curve_points(test.target, predict_proba(final, test_x)),
+                      "curves": curve_points(test.target, final_proba),
+                      "scores": score_summary(test.target, final_proba),
                       "wall_time_s": time.perf_counter() - started,
                       "model_path": str(outcome.model_path or "")})
 
