@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.loading import ChurnData, DataError, load_csv
-from churn.schema import TELCO_SCHEMA, schema_from_config
+from churn.schema import TELCO_SCHEMA, DatasetSchema, schema_from_config
 from churn.synthetic import generate_synthetic_telco
 
 
@@ -26,6 +26,17 @@ def load_dataset(data_cfg: Mapping[str, Any]) -> ChurnData:
     if name == "csv":
         return load_csv(path, schema_from_config(data_cfg),
                         allow_extra_columns=bool(data_cfg.get("allow_extra_columns", False)))
+    raise DataError(f"unknown data source {name!r}; use synthetic, telco or csv")
+
+
+def dataset_schema(data_cfg: Mapping[str, Any]) -> DatasetSchema:
+    """The schema a `conf/data/*.yaml` node implies, without reading any rows (a server with
+    no test set of its own still needs the column roles to agree the feature spec)."""
+    name = data_cfg.get("name")
+    if name in ("synthetic", "telco"):
+        return TELCO_SCHEMA
+    if name == "csv":
+        return schema_from_config(data_cfg)
     raise DataError(f"unknown data source {name!r}; use synthetic, telco or csv")
 
 

@@ -31,6 +31,7 @@ def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) ->
             "evaluate_metrics": record.evaluate_metrics,
             "seconds": record.durations.get("round"),
             **({"privacy": record.privacy} if getattr(record, "privacy", None) else {}),
+            **({"federated_eval": record.federated_eval} if record.federated_eval else {}),
         })
     return rows
 
@@ -45,6 +46,8 @@ def final_comparison(rounds: list[dict], reference: dict[str, Any]) -> dict[str,
                                                  "local_trained", "local_untrainable")})
     if last.get("auc") is not None and central.get("auc") is not None:
         final["auc_gap"] = central["auc"] - last["auc"]
+    evaluated = [r["federated_eval"] for r in rounds if r.get("federated_eval")]
+    final["federated_eval"] = evaluated[-1] if evaluated else None
     return final
 
 
@@ -72,6 +75,13 @@ def comparison_table(final: dict[str, Any]) -> str:
                  f"   ({final.get('local_untrainable') or 0} site(s) cannot train alone)")
     if final.get("auc_gap") is not None:
         lines.append(f"AUC gap centralized - federated: {final['auc_gap']:+.4f}")
+    fe = final.get("federated_eval")
+    if fe:
+        lines.append(f"pooled at the sites: AUC {_fmt(fe.get('pooled_auc'), 7)} "
+                     f"(binning +-{fe.get('auc_bin_error') or 0:.1e}), log-loss "
+                     f"{_fmt(fe.get('pooled_log_loss'), 7)}, lift@10% {_fmt(fe.get('lift_top10'), 6)}; "
+                     f"gradient norm {fe.get('gradient_norm', float('nan')):.3g}, objective gap "
+                     f"<= {fe.get('objective_gap_bound', float('nan')):.3g}")
     return "\n".join(lines)
 
 
