@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit
 
 ROUNDING_SLACK = 1e-12
 

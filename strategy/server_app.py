@@ -19,11 +19,11 @@ from flwr.serverapp import Grid, ServerApp
 
 from churn import protocol as P
 from churn.loading import ChurnData
-from churn.schema import DatasetSchema
 from churn.metrics import binary_metrics, curve_points
 from churn.model import predict_proba, zero_params
 from churn.model_artifact import save_model
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
+from churn.schema import DatasetSchema
 from strategy.factory import StrategyContext, build_strategy
 from strategy.feature_queries import FeatureAgreement, agree_feature_spec
 from strategy.federated_eval import FederatedEvalSettings
