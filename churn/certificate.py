@@ -70,7 +70,8 @@ def certificate(theta: np.ndarray, C: float, loss_sum: float, sums: np.ndarray) 
     objective = C * float(loss_sum) + 0.5 * float(w @ w)
     dual = max(0.0, _scaled_dual(C, neg, pos), _shifted_dual(C, neg, pos, curv))
     gap = objective - dual + ROUNDING_SLACK * (abs(objective) + abs(dual))
-    return {"objective": objective, "dual_bound": dual, "gradient_norm": float(np.linalg.norm(gradient)),
+    return {"objective": objective, "dual_bound": dual, "gradient": gradient.tolist(),
+            "gradient_norm": float(np.linalg.norm(gradient)),
             "intercept_gradient": float(gradient[-1]),
             "objective_gap_bound": max(0.0, gap) if math.isfinite(gap) else float("inf")}
 

@@ -59,7 +59,7 @@ def federated_summary(sites: list[SiteEval], global_arrays: list[np.ndarray], C:
     coef, intercept = global_arrays
     theta = np.concatenate([np.ravel(coef), np.ravel(intercept)])
     cert = certificate(theta, C, math.fsum(s.train_loss_sum for s in sites), sums)
-    return {**metrics, **cert, "train_rows": int(sum(s.train_rows for s in sites)),
+    return {**metrics, **cert, "C": float(C), "train_rows": int(sum(s.train_rows for s in sites)),
             "num_sites": len(sites), "bins": {"num_bins": bins.num_bins,
                                               "logit_range": bins.logit_range},
             "sites": site_rows(sites)}

@@ -4,7 +4,8 @@ Flower's deployment engine gives the ServerApp only `context.run_config` (the ke
 `[tool.flwr.app.config]` keys of pyproject.toml, overridden by `flwr run --run-config`), so
 this module reads that instead of Hydra and hands the plan to `strategy.server_app`'s
 `run_federation`. Server-side paths (`test-path`, `output-dir`, TLS files of Kafka) are paths
-on the machine or container that runs the ServerApp. Secrets never travel in the run config
+on the machine or container that runs the ServerApp; `test-path` is optional (without it the
+metrics come from the sites' federated evaluation). Secrets never travel in the run config
 (it is sent to every SuperNode): the Kafka SASL password comes from the ServerApp's
 environment, `FEDCHURN_KAFKA_SASL_PASSWORD`. Empty Kafka settings fall back to
 `FEDCHURN_KAFKA_<NAME>` environment variables (compose sets `FEDCHURN_KAFKA_BOOTSTRAP`).
@@ -24,8 +25,9 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from churn import protocol as P
-from churn.datasets import load_dataset
+from churn.datasets import dataset_schema, load_dataset
 from churn.rounds import RoundObserver
+from churn.run_results import round_rows, write_results
 from churn.site_data import ClientSettings
 from strategy.console_progress import ConsoleProgress
 from strategy.observer_hub import ObserverHub
@@ -68,12 +70,14 @@ def bridge_config(run_config: Mapping[str, Any], env: Mapping[str, str]) -> dict
 
 
 def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan:
-    """The ServerPlan a run config describes; the test set is read from `test-path`."""
+    """The ServerPlan a run config describes; the test set is read from `test-path` when given.
+
+    Without `test-path` (or with "") the server holds no customer rows at all: every metric
+    comes from the sites' federated evaluation (`strategy.federated_eval`)."""
     settings = ClientSettings.from_run_config(run_config)  # same keys the ClientApp reads
     test_path = str(run_config.get("test-path", ""))
-    if not test_path:
-        raise ValueError("run config `test-path` must name the server's held-out test.csv")
-    test = load_dataset({**json.loads(settings.data_config), "path": test_path})
+    data_config = json.loads(settings.data_config)
+    test = load_dataset({**data_config, "path": test_path}) if test_path else None
     # conf/strategy/* as JSON (name and its options), then the sampling keys of the run config
     strategy = dict(json.loads(str(run_config.get("strategy-config", "") or "{}")))
     strategy.update({key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS
@@ -84,6 +88,7 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
         num_nodes=settings.num_clients,
         num_rounds=int(run_config.get("num-server-rounds", 5)),
         test=test,
+        schema=dataset_schema(data_config),
         local_iterations=int(run_config.get(P.LOCAL_ITERATIONS, 10)),
         C=float(run_config.get(P.C, 1.0)),
         imputation=str(run_config.get("imputation", "median")),
@@ -95,6 +100,18 @@ def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan
         config={**dict(run_config), "flower-run-id": str(flower_run_id)},
         code_version=str(run_config.get("code-version", "") or "unknown"),
     )
+
+
+def deployment_results(plan: ServerPlan, outcome: ServerOutcome) -> dict[str, Any]:
+    """results.json of a deployed run: rounds (server-test metrics only with `test-path`) and
+    `final.federated_eval`, the numbers the sites computed without pooling any row."""
+    rounds = round_rows(outcome.initial_metrics, outcome.records)
+    evaluated = [r["federated_eval"] for r in rounds if r.get("federated_eval")]
+    return {"run_id": plan.run_id, "engine": "deployment", "config": plan.config,
+            "server_test_set": plan.test is not None, "rounds": rounds,
+            "final": {"federated_eval": evaluated[-1] if evaluated else None},
+            "stop_reason": outcome.stop_reason,
+            "model_path": str(outcome.model_path) if outcome.model_path else None}
 
 
 def build_observers(run_config: Mapping[str, Any], env: Mapping[str, str]) -> list[RoundObserver]:
@@ -119,7 +136,10 @@ def main(grid: Grid, context: Context) -> None:
     hub = ObserverHub(observers)
     try:
         plan = server_plan(run_config, context.run_id)
-        run_federation(grid, plan, hub, ServerOutcome())
+        outcome = ServerOutcome()
+        run_federation(grid, plan, hub, outcome)
+        if plan.output_dir is not None:
+            write_results(plan.output_dir / "results.json", deployment_results(plan, outcome))
     except Exception as ex:
         hub.run_failed(f"{type(ex).__name__}: {ex}")
         raise

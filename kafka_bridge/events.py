@@ -44,6 +44,10 @@ PAYLOAD_SPEC: dict[str, dict[str, tuple[type, ...]]] = {
     "run_failed": {"error": (str,)},
 }
 EVENT_TYPES = tuple(PAYLOAD_SPEC)
+# Optional payload keys: checked for type when present; old readers ignore them.
+OPTIONAL_PAYLOAD_SPEC: dict[str, dict[str, tuple[type, ...]]] = {
+    "round_aggregated": {"federated_eval": (dict,)},
+}
 
 
 class MalformedEventError(ValueError):
@@ -227,6 +231,9 @@ def parse_event(data: bytes | str) -> Event:
         _check(key in payload, f"{etype}: payload lacks {key!r}")
         _check(_is(payload[key], types), f"{etype}: payload[{key!r}] has wrong type "
                f"{type(payload[key]).__name__}")
+    for key, types in OPTIONAL_PAYLOAD_SPEC.get(etype, {}).items():
+        _check(key not in payload or _is(payload[key], types),
+               f"{etype}: payload[{key!r}] has wrong type {type(payload.get(key)).__name__}")
     for key in ("coef", "intercept"):
         if key in payload:
             _check(_numeric_tree(payload[key]), f"{etype}: payload[{key!r}] must hold numbers")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kafka_bridge.events import Event, array_digest, decode_arrays
+from kafka_bridge.verify_federated import FederatedAudit, check_federated_round
 from kafka_bridge.verify_rules import ROBUST, WEIGHTED, expected_global
 
 TOLERANCE = 1e-12
@@ -221,6 +222,13 @@ def verify_events(events: list[Event], run_id: str | None = None,
                             else _check_round(r, group, mirrored, strategy))
         except Exception as exc:  # noqa: BLE001 - adversarial input must not crash the audit
             v.rounds.append(RoundVerdict(round=r, problems=[f"cannot check: {exc!r}"]))
+    federated = FederatedAudit()
+    for e in ordered:
+        if e.type == "round_aggregated":
+            check_federated_round(federated, e)
+    for rv in v.rounds:
+        rv.problems.extend(federated.problems.get(rv.round, []))
+    v.notes.extend(federated.notes())
     if private is not None:
         v.notes.extend(private.notes)
     unchecked = {rv.round: rv.average[13:-1] for rv in v.rounds
