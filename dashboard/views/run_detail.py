@@ -10,6 +10,7 @@ from dashboard.privacy import epsilon_spec, privacy_badge
 from dashboard.run_state import FAILED, RunState
 from dashboard.store import MonitorStore
 from dashboard.ui import pick_run
+from dashboard.views import federated_eval
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -116,8 +117,10 @@ def render(store: MonitorStore) -> None:
     """Run picker, headline tiles, then tabs with the run's charts and tables."""
     run = pick_run(store)
     _headline(run)
-    tabs = st.tabs(["Performance", "Round log", "Clients", "Final model", "Audit", "Config"])
-    for tab, section in zip(tabs, (_performance, _round_log, _clients, _final_model, _audit, _config),
-                            strict=True):
+    tabs = st.tabs(["Performance", "Round log", "Clients", "Final model", "Federated evaluation",
+                    "Audit", "Config"])
+    sections = (_performance, _round_log, _clients, _final_model, federated_eval.render, _audit,
+                _config)
+    for tab, section in zip(tabs, sections, strict=True):
         with tab:
             section(run)
