@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from churn.certificate import certificate, gradient_of_sums, site_sums
-from tests.churn.optimum import objective, tight_fit
+from churn.optimum import objective, tight_fit
 
 
 def _data(seed: int, n: int = 600, d: int = 6) -> tuple[np.ndarray, np.ndarray]:

@@ -11,9 +11,9 @@ import pytest
 from churn.metrics import rank_auc
 from churn.model import fit_classifier, predict_proba
 from churn.model_artifact import load_model
+from churn.optimum import objective, tight_fit
 from churn.site_data import encoded_node_data
 from fedchurn.simulate import client_settings, compose_config, run_job
-from tests.churn.optimum import objective, tight_fit
 from tests.strategy.recorder import Recorder
 
 BASE = ["engine=inprocess", "data.num_rows=1500", "client.local_eval_fraction=0.25"]

@@ -1,4 +1,4 @@
-"""A tight centralized fit of sklearn's objective (the reference the certificate tests compare to)."""
+"""A tight centralized fit of sklearn's objective: the reference the certificate is checked against."""
 
 from __future__ import annotations
 
