@@ -110,7 +110,7 @@ def pooled_metrics(histogram: np.ndarray, log_loss_sum: float, bins: ScoreBins) 
         "pooled_auc": auc, "auc_bin_error": bound, "pooled_pr_auc": pr_auc,
         "pooled_log_loss": float(log_loss_sum) / rows, "pooled_accuracy": accuracy,
         "ks": ks, "capture_top10": capture_top,
-        "lift_top10": capture_top / TOP_SHARE if n_pos > 0 else nan,
+        "lift_top10": float(capture_top / TOP_SHARE) if n_pos > 0 else nan,
         "gains": gains,
     }
 
@@ -132,4 +132,4 @@ def captured_share(pos_desc: np.ndarray, neg_desc: np.ndarray, share: float) -> 
     before = float(cum[k] - counts[k])
     partial = (wanted - before) / counts[k] if counts[k] > 0 else 0.0
     captured = float(pos_desc[:k].sum()) + partial * float(pos_desc[k])
-    return min(1.0, captured / total_pos) if math.isfinite(captured) else float("nan")
+    return float(min(1.0, captured / total_pos)) if math.isfinite(captured) else float("nan")
