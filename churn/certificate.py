@@ -27,10 +27,19 @@ What the sums reveal about a site: README "Privacy of federated evaluation".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 ROUNDING_SLACK = 1e-12
+
+
+def exact_sum(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Element-wise exactly rounded sum (math.fsum) of same-shaped arrays: the result does not
+    depend on the order of the sites (engines order replies by their own node ids)."""
+    stacked = np.stack([np.asarray(a, dtype=np.float64) for a in arrays])
+    flat = stacked.reshape(len(arrays), -1)
+    return np.array([math.fsum(column) for column in flat.T.tolist()]).reshape(stacked.shape[1:])
 
 
 def site_sums(theta: np.ndarray, features: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from churn.certificate import certificate
+from churn.certificate import certificate, exact_sum
 from churn.pooled_metrics import ScoreBins, merge_histograms, pooled_metrics
-from churn.rounds import SiteEval
+from churn.rounds import Rejection, SiteEval
 
 # Sites below these sizes get flagged in the "did joining pay off" table: with fewer rows or
 # positives their AUCs move by several hundredths between seeds (not hidden, only marked).
@@ -48,6 +48,22 @@ def site_rows(sites: list[SiteEval]) -> list[dict[str, Any]]:
     return out
 
 
+def not_evaluated_rows(rejections: list[Rejection]) -> list[dict[str, Any]]:
+    """Sites whose evaluation reply was not used (e.g. no rows): listed and flagged, not hidden."""
+    return [{"partition_id": r.partition_id, "node_id": r.node_id, "rows": 0, "positives": 0,
+             "train_rows": None, "local_auc": float("nan"), "federated_auc": float("nan"),
+             "auc_gain": float("nan"), "flags": ["not-evaluated"], "reason": r.reason}
+            for r in rejections]
+
+
+def with_rows_of(summary: dict[str, Any], rejections: list[Rejection]) -> dict[str, Any]:
+    """`summary` whose `sites` also lists the sites not evaluated, all in partition order."""
+    rows = summary["sites"] + not_evaluated_rows(rejections)
+    rows.sort(key=lambda s: (s["partition_id"] if s["partition_id"] is not None else 1 << 62,
+                             s["node_id"]))
+    return {**summary, "sites": rows}
+
+
 def federated_summary(sites: list[SiteEval], global_arrays: list[np.ndarray], C: float,
                       bins: ScoreBins) -> dict[str, Any]:
     """Pooled metrics of the union of the sites' evaluation rows and the certificate at the model."""
@@ -55,7 +71,7 @@ def federated_summary(sites: list[SiteEval], global_arrays: list[np.ndarray], C:
         return {}
     histogram = merge_histograms([np.asarray(s.histogram, dtype=np.float64) for s in sites])
     metrics = pooled_metrics(histogram, math.fsum(s.eval_log_loss_sum for s in sites), bins)
-    sums = np.sum(np.stack([np.asarray(s.certificate_sums, dtype=np.float64) for s in sites]), axis=0)
+    sums = exact_sum([s.certificate_sums for s in sites])
     coef, intercept = global_arrays
     theta = np.concatenate([np.ravel(coef), np.ravel(intercept)])
     cert = certificate(theta, C, math.fsum(s.train_loss_sum for s in sites), sums)

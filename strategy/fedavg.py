@@ -28,7 +28,7 @@ from flwr.serverapp.strategy import FedAvg, Result
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
 from churn import protocol as P
-from churn.federated_eval import federated_summary
+from churn.federated_eval import federated_summary, with_rows_of
 from churn.rounds import ClientUpdate, Rejection, RoundRecord, SiteEval
 from strategy.aggregation import weighted_average, weighted_metrics
 from strategy.federated_eval import FederatedEvalSettings, site_eval_of, without_fe_metrics
@@ -209,9 +209,9 @@ class ChurnFedAvg(FedAvg):
             if self.federated_eval is not None:
                 self._add_site_eval(server_round, msg, outcome)
         if self.federated_eval is not None and state.site_evals:
-            state.federated_eval = federated_summary(
+            state.federated_eval = with_rows_of(federated_summary(
                 state.site_evals, state.global_arrays, self.federated_eval.C,
-                self.federated_eval.bins)
+                self.federated_eval.bins), state.evaluate_rejected)
         state.durations["evaluate"] = time.perf_counter() - state.phase_started
         state.evaluate_metrics = weighted_metrics(weights, metrics) if weights else {}
         return MetricRecord(state.evaluate_metrics) if state.evaluate_metrics else None

@@ -36,4 +36,5 @@ def render(run: RunState) -> None:
             st.vega_lite_chart(chart, width="stretch", key=name)
     st.dataframe(fe.sites_frame(run), hide_index=True, key="fe_sites_table")
     st.caption("Flags: small = under 50 evaluation rows or under 5 of a class; one-class = "
-               "AUC undefined; no-local-model = the site's rows alone hold one class.")
+               "AUC undefined; no-local-model = the site's rows alone hold one class; not-evaluated = "
+               "its evaluation reply was not used (e.g. no rows).")
