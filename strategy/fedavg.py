@@ -53,6 +53,7 @@ class _RoundState:
     durations: dict[str, float] = field(default_factory=dict)
     phase_started: float = 0.0
     site_evals: list[SiteEval] = field(default_factory=list)
+    site_evals_left_out: list[Rejection] = field(default_factory=list)
     federated_eval: dict | None = None
 
 
@@ -211,7 +212,7 @@ class ChurnFedAvg(FedAvg):
         if self.federated_eval is not None and state.site_evals:
             state.federated_eval = with_rows_of(federated_summary(
                 state.site_evals, state.global_arrays, self.federated_eval.C,
-                self.federated_eval.bins), state.evaluate_rejected)
+                self.federated_eval.bins), state.evaluate_rejected + state.site_evals_left_out)
         state.durations["evaluate"] = time.perf_counter() - state.phase_started
         state.evaluate_metrics = weighted_metrics(weights, metrics) if weights else {}
         return MetricRecord(state.evaluate_metrics) if state.evaluate_metrics else None
@@ -230,6 +231,9 @@ class ChurnFedAvg(FedAvg):
         if isinstance(site, str):
             log.warning("round %d: node %d left out of the pooled evaluation: %s", server_round,
                         msg.metadata.src_node_id, site)
+            state.site_evals_left_out.append(Rejection(int(msg.metadata.src_node_id),
+                                                       f"left out of the pooled evaluation: {site}",
+                                                       partition_id))
             return
         state.site_evals.append(site)
 

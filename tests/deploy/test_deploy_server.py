@@ -5,8 +5,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
-
 from deploy.server_app import bridge_config, server_plan
 from fedchurn.split_sites import compose_config, split_sites
 

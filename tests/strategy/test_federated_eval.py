@@ -89,3 +89,29 @@ def test_without_federated_eval_the_replies_and_results_stay_as_before() -> None
     assert results["final"]["federated_eval"] is None and results["stop_reason"] is None
     assert recorder.records[0].federated_eval is None
     assert not any(k.startswith("fe-") for k in recorder.records[0].evaluate_metrics)
+
+
+def test_a_spoiled_federated_eval_payload_is_left_out_and_the_run_goes_on() -> None:
+    from flwr.app import Array, ArrayRecord
+
+    from churn import protocol as P
+    from tests.client_wrappers import intercept_evaluate
+
+    def spoil(app, msg, context):  # partition 1 sends a histogram of the wrong shape
+        reply = app(msg, context)
+        if int(context.node_config["partition-id"]) == 1:
+            reply.content[P.FEDERATED_EVAL] = ArrayRecord(
+                {P.FE_HISTOGRAM: Array(np.ones((2, 3))),
+                 P.FE_CERTIFICATE: reply.content[P.FEDERATED_EVAL][P.FE_CERTIFICATE]})
+        return reply
+
+    recorder = Recorder()
+    results = run_job(compose_config([*BASE, *PARTITIONS["iid-n4"], "num_rounds=1"]),
+                      run_id="fe-spoiled", output_dir=None, observers=[recorder],
+                      wrap_client_app=lambda app: intercept_evaluate(app, spoil))
+    fe = results["final"]["federated_eval"]
+    assert fe["num_sites"] == 3
+    assert sorted(s.partition_id for s in recorder.records[0].site_evals) == [0, 2, 3]
+    spoiled = [s for s in fe["sites"] if s["partition_id"] == 1]  # listed and flagged, not hidden
+    assert spoiled[0]["flags"] == ["not-evaluated"] and "shapes" in spoiled[0]["reason"]
+    assert recorder.records[0].evaluate_metrics  # its client metrics are still averaged
