@@ -64,4 +64,4 @@ def bins_of(config: dict) -> ScoreBins | None:
     """The server's score bins from an evaluate config, None when federated evaluation is off."""
     if P.SCORE_BINS not in config:
         return None
-    return ScoreBins(int(config[P.SCORE_BINS]), float(config.get(P.SCORE_LOGIT_RANGE, 16.0)))
+    return ScoreBins(int(config[P.SCORE_BINS]), float(config.get(P.SCORE_LOGIT_RANGE, 8.0)))

@@ -78,7 +78,7 @@ def sites_frame(run: RunState) -> pd.DataFrame:
 
 
 @per_run_version
-def auc_spec(run: RunState) -> dict | None:
+def pooled_auc_spec(run: RunState) -> dict | None:
     """Pooled federated AUC per round beside the server-test AUC (simulation)."""
     frame = auc_frame(run).dropna(subset=["value"])
     if frame.empty:

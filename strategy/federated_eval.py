@@ -38,7 +38,7 @@ class FederatedEvalSettings:
         if stop is not None and (not math.isfinite(float(stop)) or float(stop) <= 0):
             raise ValueError(f"strategy.stop_at_gradient_norm={stop!r}: use a number > 0 or null")
         return cls(ScoreBins(int(options.get("score_bins", 8000)),
-                             float(options.get("score_logit_range", 16.0))),
+                             float(options.get("score_logit_range", 8.0))),
                    float(C), float(stop) if stop is not None else None)
 
     def add_to(self, config: ConfigRecord) -> None:

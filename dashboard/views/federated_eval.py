@@ -29,7 +29,7 @@ def render(run: RunState) -> None:
     cols[4].metric("objective gap ≤", _num(latest.get("objective_gap_bound"), ".3g"))
     st.caption(f"{latest.get('rows')} evaluation rows at {latest.get('num_sites')} sites; "
                "every number is pooled from per-site histograms and sums, no row left a site.")
-    for name, build in (("fe_auc", fe.auc_spec), ("fe_certificate", fe.certificate_spec),
+    for name, build in (("fe_auc", fe.pooled_auc_spec), ("fe_certificate", fe.certificate_spec),
                         ("fe_sites", fe.sites_spec), ("fe_gains", fe.gains_spec)):
         chart = build(run)
         if chart is not None:

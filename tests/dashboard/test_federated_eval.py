@@ -6,6 +6,7 @@ import altair as alt
 import pytest
 
 from dashboard import federated_eval as fe
+from dashboard import run_charts
 from dashboard.run_state import build_runs
 from fedchurn.simulate import compose_config, run_job
 from kafka_bridge.events import Event
@@ -20,10 +21,12 @@ def test_federated_eval_specs_validate_and_show_every_site_flagged_not_hidden() 
                                       "partition.alpha=0.1", "client.local_eval_fraction=0.2"]),
                       run_id="fe-dash", output_dir=None, observers=[observer])
     run = build_runs(sink)["fe-dash"]
-    specs = [fe.auc_spec(run), fe.certificate_spec(run), fe.sites_spec(run), fe.gains_spec(run)]
+    run_charts.auc_spec(run)  # memoized per run: the pooled chart must not be served this one
+    specs = [fe.pooled_auc_spec(run), fe.certificate_spec(run), fe.sites_spec(run), fe.gains_spec(run)]
     for spec in specs:
         assert spec is not None
         alt.Chart.from_dict(spec, validate=True)
+    assert specs[0]["title"] == "ROC-AUC of the global model per round"
     final = results["final"]["federated_eval"]
     sites = fe.sites_frame(run)
     assert len(sites) == len(final["sites"]) == 6  # small and one-class sites stay listed

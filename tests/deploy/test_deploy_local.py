@@ -89,7 +89,7 @@ def assert_federated_evaluation(state: Path, events: list, notes: list[str]) -> 
     run = build_runs(events)[events[0].run_id]
     assert set(federated_eval.auc_frame(run)["series"]) == {federated_eval.POOLED}
     assert all(spec is not None for spec in (
-        federated_eval.auc_spec(run), federated_eval.certificate_spec(run),
+        federated_eval.pooled_auc_spec(run), federated_eval.certificate_spec(run),
         federated_eval.sites_spec(run), federated_eval.gains_spec(run)))
 
 
