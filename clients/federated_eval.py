@@ -12,7 +12,8 @@ rows hold one class cannot fit one and reports NaN.
 from __future__ import annotations
 
 import functools
-import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from flwr.app import Array, ArrayRecord
@@ -47,7 +48,7 @@ def federated_eval_payload(
     coef, intercept = global_arrays
     theta = np.concatenate([np.ravel(coef), np.ravel(intercept)]).astype(np.float64)
     logits = x_eval @ theta[:-1] + theta[-1]
-    eval_loss_sum, _ = site_sums(theta, x_eval, y_eval) if len(y_eval) else (0.0, None)
+    eval_loss_sum = float(np.sum(np.logaddexp(0.0, logits) - np.asarray(y_eval) * logits))
     train_loss_sum, sums = site_sums(theta, x_train, y_train)
     record = ArrayRecord({P.FE_HISTOGRAM: Array(bins.histogram(logits, y_eval)),
                           P.FE_CERTIFICATE: Array(sums)})
@@ -55,12 +56,12 @@ def federated_eval_payload(
     metrics = {P.FE_EVAL_LOG_LOSS_SUM: float(eval_loss_sum),
                P.FE_TRAIN_LOSS_SUM: float(train_loss_sum),
                P.FE_TRAIN_EXAMPLES: int(len(y_train)),
-               P.FE_LOCAL_AUC: local_auc if math.isfinite(local_auc) else float("nan")}
+               P.FE_LOCAL_AUC: local_auc}
     # the global model's AUC on the same rows is `eval-auc` (clients.local_training.local_metrics)
     return record, metrics
 
 
-def bins_of(config: dict) -> ScoreBins | None:
+def bins_of(config: Mapping[str, Any]) -> ScoreBins | None:
     """The server's score bins from an evaluate config, None when federated evaluation is off."""
     if P.SCORE_BINS not in config:
         return None
