@@ -45,7 +45,8 @@ class ConsoleProgress:
                     f"{test}{pooled}  ({record.durations.get('round', 0.0):.2f} s)")
 
     def run_finished(self, summary: dict[str, Any]) -> None:
-        return None
+        if summary.get("stop_reason"):
+            self._print(str(summary["stop_reason"]))
 
     def run_failed(self, error: str) -> None:
         self._print(f"run failed: {error}")

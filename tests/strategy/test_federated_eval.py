@@ -71,7 +71,8 @@ def test_pooled_auc_and_certificate_against_pooled_rows(partition: str, strategy
         assert final["objective_gap_bound"] < 1e-3
 
 
-def test_stop_at_gradient_norm_ends_the_run_early_and_says_why() -> None:
+def test_stop_at_gradient_norm_ends_the_run_early_and_says_why(
+        capsys: pytest.CaptureFixture) -> None:
     overrides = [*BASE, *PARTITIONS["iid-n4"], "strategy=newton", "num_rounds=12",
                  "strategy.stop_at_gradient_norm=1e-4"]
     results, recorder, _ = _run(overrides)
@@ -81,6 +82,7 @@ def test_stop_at_gradient_norm_ends_the_run_early_and_says_why() -> None:
     assert norms[-1] <= 1e-4 < min(norms[:-1])
     assert results["stop_reason"].startswith(f"stopped after round {rounds[-1]}: gradient norm")
     assert recorder.finished["stop_reason"] == results["stop_reason"]
+    assert results["stop_reason"] in capsys.readouterr().out  # the console says why
 
 
 def test_without_federated_eval_the_replies_and_results_stay_as_before() -> None:
