@@ -1,10 +1,10 @@
-"""One entry point for federated runs: `python -m fedchurn.simulate [hydra overrides]`.
+"""One entry point for federated runs: `fedchurn simulate [overrides]` (or `python -m fedchurn.simulate`).
 
 Examples:
-  python -m fedchurn.simulate engine=inprocess
-  python -m fedchurn.simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
+  fedchurn simulate engine=inprocess
+  fedchurn simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
       partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
-  python -m fedchurn.simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
+  fedchurn simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
 
 Each run writes results.json and model.joblib into its Hydra run directory, whose name is
 the run id (in a sweep: "<sweep dir name>_<job subdir>").
@@ -29,6 +29,7 @@ from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
+from fedchurn import CONF_DIR
 from fedchurn.baselines import compute_baselines
 from fedchurn.engines import run_engine
 from fedchurn.results import (
@@ -184,8 +185,7 @@ def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    conf_dir = Path(__file__).resolve().parents[1] / "conf"
-    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=list(overrides))
     cfg.output_dir = str(output_dir) if output_dir is not None else None
     return OmegaConf.to_container(cfg, resolve=True)
@@ -206,7 +206,7 @@ def main() -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _entry(cfg: DictConfig) -> float | None:
         hydra_cfg = HydraConfig.get()
         resolved = OmegaConf.to_container(cfg, resolve=True)

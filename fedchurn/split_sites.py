@@ -1,6 +1,6 @@
 """Split a churn CSV into one file per site plus the server's held-out test.csv (deployment data).
 
-    python -m fedchurn.split_sites --csv ../shared/data/telco_customer_churn.csv \
+    fedchurn split-sites --csv ../shared/data/telco_customer_churn.csv \
         --out deploy/data --sites 3 partition=dirichlet partition.alpha=0.5
 
 Positional arguments are Hydra overrides of `conf/config.yaml` (partition, seed, test_size,
@@ -29,8 +29,8 @@ from churn.loading import ChurnData, validate_frame
 from churn.partitioning import describe_partitions, format_partition_report, partition_rows
 from churn.schema import DatasetSchema, schema_from_config
 from churn.split import stratified_split
+from fedchurn import CONF_DIR
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 ROW = "__row__"
 
 
@@ -115,7 +115,7 @@ def _check_readable(path: Path, site_cfg: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fedchurn split-sites", description=__doc__.splitlines()[0])
     parser.add_argument("--csv", help="churn CSV to split (default: the configured data source)")
     parser.add_argument("--out", default="deploy/data", help="output folder (default deploy/data)")
     parser.add_argument("--sites", type=int, default=3, help="number of sites (default 3)")

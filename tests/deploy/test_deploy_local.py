@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from deploy.local import DeployOptions, deploy
-from deploy.procs import free_port
 from fedchurn.split_sites import compose_config, split_sites
 from kafka_bridge.audit_cli import main as audit_main
+from kafka_bridge.processes import free_port
 from kafka_bridge.reader import EventReader
 from kafka_bridge.verify import verify_events
 

@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kafka_bridge._proc import free_port
 from kafka_bridge.events import Event, dumps
 from kafka_bridge.jsonl import read_jsonl
 from kafka_bridge.observer import KafkaObserver
+from kafka_bridge.processes import free_port
 from kafka_bridge.spool import EVENTS_FILE
 from kafka_bridge.synthetic import play, synthetic_run
 

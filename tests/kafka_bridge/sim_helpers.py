@@ -95,7 +95,7 @@ def assert_mirrors_run(events: list[Event], results: dict, clients: int) -> None
 
 
 def verdict_rows(out: str) -> dict[int, str]:
-    """{round: table row} from `python -m fedchurn.audit verify` output."""
+    """{round: table row} from `fedchurn audit verify` output."""
     rows = {}
     for line in out.splitlines():
         m = ROW.match(line)
