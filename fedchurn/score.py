@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from churn.loading import read_table
 from churn.model_artifact import MissingColumnsError, load_model
 
 
@@ -38,7 +39,7 @@ def score_csv(model_path: Path, csv_path: Path, out_path: Path | None = None) ->
     """Read `csv_path` as text (like the training loader), score it, optionally write CSV."""
     if not Path(csv_path).is_file():
         raise FileNotFoundError(f"{csv_path}: no such file")
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    frame = read_table(csv_path)
     scores = score_frame(model_path, frame, source=str(csv_path))
     if out_path is not None:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,6 @@ the run id (in a sweep: "<sweep dir name>_<job subdir>").
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import resource
@@ -31,6 +30,10 @@ from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
 from fedchurn import CONF_DIR
 from fedchurn.baselines import compute_baselines
+from fedchurn.config import (
+    compose_config,  # noqa: F401 - old import path of in-flight branches
+    with_absolute_path,
+)
 from fedchurn.engines import run_engine
 from fedchurn.results import (
     comparison_table,
@@ -39,9 +42,11 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
+from kafka_bridge.mirror_setup import build_observers
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
-from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
+from strategy.run_plan import server_plan, server_run_config
+from strategy.server_app import ServerOutcome, build_server_app
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +54,8 @@ log = logging.getLogger(__name__)
 def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
     """The ClientApp's data settings (its kebab-case run config) from the Hydra config."""
     client = cfg["client"]
-    data = dict(cfg["data"])
-    if data.get("path") and data["path"] != "???":  # absolute, so Ray actors find it too
-        from hydra.utils import to_absolute_path
-
-        data["path"] = to_absolute_path(str(data["path"]))
     return ClientSettings(
-        data_config=json.dumps(data, sort_keys=True),
+        data_config=json.dumps(with_absolute_path(cfg["data"]), sort_keys=True),
         partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
         num_clients=int(cfg["num_clients"]), seed=int(cfg["seed"]),
         test_size=float(cfg["test_size"]),
@@ -91,19 +91,14 @@ def run_job(
     cfg = with_resolved_privacy(cfg, len(experiment.parts))  # privacy=dp: z calibrated to ε
     # 5. the apps
     outcome = ServerOutcome()
-    plan = ServerPlan(
-        run_id=run_id, num_nodes=len(experiment.parts), num_rounds=int(cfg["num_rounds"]),
-        test=experiment.test, local_iterations=int(cfg["client"]["local_iterations"]),
-        C=float(cfg["C"]), imputation=str(cfg["imputation"]),
-        regularisation=str(cfg["strategy"].get("regularisation", "global")),
-        strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
-        timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
-        config=public_config(cfg), reference=observer_reference(reference),
-        code_version=code_version(), privacy=dict(cfg.get("privacy") or {}),
-        secure=dict(cfg.get("secure") or {}),
-    )
+    run_config = {**settings.to_run_config(),
+                  **server_run_config(cfg, run_id=run_id, code_version=code_version(),
+                                      output_dir=output_dir)}
+    plan = server_plan(run_config, test=experiment.test, config=public_config(cfg),
+                       reference=observer_reference(reference), privacy=cfg.get("privacy"),
+                       secure=cfg.get("secure"))
     if observers is None:
-        observers = build_configured_observers(cfg, run_id)
+        observers = build_observers(cfg.get("bridge"))
     server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
     behaviour = ClientBehaviour.from_client_config(cfg["client"], int(cfg["seed"]))
     client_app = build_client_app({**settings.to_run_config(), **behaviour.to_run_config()})
@@ -169,26 +164,6 @@ def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         return value
 
     return redact(cfg)
-
-
-def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
-    """Observers the `bridge` config asks for (fedchurn.observers), none until it exists."""
-    if importlib.util.find_spec("fedchurn.observers") is None:
-        return []
-    from fedchurn.observers import build_observers
-
-    return list(build_observers(cfg, run_id))
-
-
-def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None) -> dict:
-    """The resolved config for `overrides` without a Hydra run (scripts, tests)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
-    cfg.output_dir = str(output_dir) if output_dir is not None else None
-    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def run_id_of(hydra_cfg: Any) -> str:

@@ -19,9 +19,9 @@ from churn.synthetic import generate_synthetic_telco
 from clients.behaviour import ClientBehaviour
 from dashboard.settings import MonitorSettings
 from fedchurn import CONF_DIR
+from fedchurn.config import compose_config
 from fedchurn.engines import ENGINES
 from fedchurn.engines.flower import backend_config
-from fedchurn.simulate import compose_config
 from kafka_bridge.config import BridgeConfig
 from strategy.factory import StrategyContext, build_strategy
 from strategy.fedavg import ChurnFedAvg
