@@ -64,7 +64,8 @@ def run(strategy: list[str], partition: list[str], clients: int, rounds: int) ->
     from churn.model_artifact import load_model
     from churn.optimum import objective, tight_fit
     from churn.site_data import encoded_node_data
-    from fedchurn.simulate import client_settings, compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import client_settings, run_job
 
     cfg = compose_config(["engine=inprocess", "data=telco", f"data.path={TELCO}", "seed=42",
                           f"num_clients={clients}", f"num_rounds={rounds}",

@@ -11,7 +11,8 @@ from churn.model import fit_classifier
 from churn.pooled_metrics import ScoreBins
 from churn.site_data import ClientSettings, encoded_node_data, load_experiment
 from clients.federated_eval import bins_of, federated_eval_payload, local_only_auc
-from fedchurn.simulate import client_settings, compose_config
+from fedchurn.config import compose_config
+from fedchurn.simulate import client_settings
 
 
 def test_payload_counts_the_sites_rows_and_fits_the_local_model_once() -> None:

@@ -8,7 +8,8 @@ import pytest
 from dashboard import federated_eval as fe
 from dashboard import run_charts
 from dashboard.run_state import build_runs
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.events import Event
 from kafka_bridge.observer import CollectingProducer, KafkaObserver
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.events import Event, make_event, parse_event
 from kafka_bridge.observer import CollectingProducer, KafkaObserver
 from kafka_bridge.verify import verify_events

@@ -13,7 +13,8 @@ from churn.model import fit_classifier, predict_proba
 from churn.model_artifact import load_model
 from churn.optimum import objective, tight_fit
 from churn.site_data import encoded_node_data
-from fedchurn.simulate import client_settings, compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import client_settings, run_job
 from tests.strategy.recorder import Recorder
 
 BASE = ["engine=inprocess", "data.num_rows=1500", "client.local_eval_fraction=0.25"]
