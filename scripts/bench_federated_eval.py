@@ -77,7 +77,7 @@ def run(strategy: list[str], partition: list[str], clients: int, rounds: int) ->
         started = time.perf_counter()
         results = run_job(cfg, run_id="bench-fe", output_dir=Path(out), observers=[observer])
         seconds = time.perf_counter() - started
-        spec_json = load_model(Path(out) / "model.joblib").named_steps["features"].spec_json
+        spec_json = load_model(Path(out) / "model.json").named_steps["features"].spec_json
     sites = [encoded_node_data(client_settings(cfg), p, "", spec_json) for p in range(clients)]
     x_train = np.vstack([s[0] for s in sites])
     y_train = np.concatenate([s[1] for s in sites])

@@ -40,7 +40,7 @@ def test_pooled_auc_and_certificate_against_pooled_rows(partition: str, strategy
     overrides = [*BASE, *PARTITIONS[partition], *STRATEGIES[strategy], "num_rounds=4"]
     results, recorder, cfg = _run(overrides, tmp_path)
     settings = client_settings(cfg)
-    spec_json = load_model(tmp_path / "model.joblib").named_steps["features"].spec_json
+    spec_json = load_model(tmp_path / "model.json").named_steps["features"].spec_json
     sites = [encoded_node_data(settings, p, "", spec_json) for p in range(int(cfg["num_clients"]))]
     x_train = np.vstack([s[0] for s in sites])
     y_train = np.concatenate([s[1] for s in sites])
