@@ -119,7 +119,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         reply.content[P.FEDERATED_EVAL] = record
         return reply
 
-    register_secure_handlers(app)  # secure=secagg: the per-round key agreement query
+    register_secure_handlers(app, defaults)  # secure=secagg: key, share and unmask queries
     return app
 
 

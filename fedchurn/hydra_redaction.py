@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,4 +43,8 @@ class RedactedHydraFiles(Callback):
     def _redact_multirun_file(sweep_dir: Path) -> None:
         path = sweep_dir / "multirun.yaml"
         if path.is_file():
+            # rewritten in place (same inode) with its mtime kept: the sweep's run-id suffix
+            # (fedchurn.simulate._sweep_suffix) is derived from both and must not change per job
+            before = path.stat()
             _save(OmegaConf.to_container(OmegaConf.load(path), resolve=False), path)
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))

@@ -28,6 +28,7 @@ from churn.partitioning import format_partition_report
 from churn.provenance import code_version
 from churn.redaction import redact
 from churn.rounds import RoundObserver, unique_run_id
+from churn.secure_protocol import site_run_config
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
@@ -104,7 +105,8 @@ def run_job(
         observers = build_observers(cfg.get("bridge"))
     server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
     behaviour = ClientBehaviour.from_client_config(cfg["client"], int(cfg["seed"]))
-    client_app = build_client_app({**settings.to_run_config(), **behaviour.to_run_config()})
+    client_app = build_client_app({**settings.to_run_config(), **behaviour.to_run_config(),
+                                   **site_run_config(cfg.get("secure") or {})})
     if wrap_client_app is not None:
         client_app = wrap_client_app(client_app)
     # 6. the run
