@@ -13,7 +13,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from dashboard.charts import _inline, spec
+from dashboard.charts import inline, spec
 from dashboard.memo import per_run_version
 from dashboard.run_state import RunState, finite
 
@@ -83,7 +83,7 @@ def pooled_auc_spec(run: RunState) -> dict | None:
     frame = auc_frame(run).dropna(subset=["value"])
     if frame.empty:
         return None
-    chart = alt.Chart(_inline(frame)).mark_line(point=True).encode(
+    chart = alt.Chart(inline(frame)).mark_line(point=True).encode(
         x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title="ROC-AUC", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", legend=alt.Legend(title=None, orient="bottom")),
@@ -97,7 +97,7 @@ def certificate_spec(run: RunState) -> dict | None:
     frame = certificate_frame(run)
     if frame.empty:
         return None
-    chart = alt.Chart(_inline(frame)).mark_line(point=True).encode(
+    chart = alt.Chart(inline(frame)).mark_line(point=True).encode(
         x=alt.X("round:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title="log scale", scale=alt.Scale(type="log")),
         color=alt.Color("series:N", legend=alt.Legend(title=None, orient="bottom")),
@@ -116,7 +116,7 @@ def sites_spec(run: RunState) -> dict | None:
                       var_name="model", value_name="auc")
     long["site"] = [f"{s} ({f})" if f != "-" else s for s, f in zip(long["site"], long["flags"],
                                                                        strict=True)]
-    chart = alt.Chart(_inline(long)).mark_point(filled=True, size=90).encode(
+    chart = alt.Chart(inline(long)).mark_point(filled=True, size=90).encode(
         y=alt.Y("site:N", sort=None, title=None),
         x=alt.X("auc:Q", title="ROC-AUC on the site's own evaluation rows",
                 scale=alt.Scale(zero=False)),
@@ -136,12 +136,12 @@ def gains_spec(run: RunState) -> dict | None:
     if not points:
         return None
     frame = pd.DataFrame(points, columns=["customers", "churners"])
-    curve = alt.Chart(_inline(frame)).mark_line(point=True).encode(
+    curve = alt.Chart(inline(frame)).mark_line(point=True).encode(
         x=alt.X("customers:Q", title="share of customers contacted (highest score first)",
                 axis=alt.Axis(format="%")),
         y=alt.Y("churners:Q", title="share of churners reached", axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("customers:Q", format=".0%"), alt.Tooltip("churners:Q", format=".1%")])
-    diagonal = alt.Chart(_inline(pd.DataFrame({"customers": [0, 1], "churners": [0, 1]}))).mark_line(
+    diagonal = alt.Chart(inline(pd.DataFrame({"customers": [0, 1], "churners": [0, 1]}))).mark_line(
         strokeDash=[4, 4], color="grey").encode(x="customers:Q", y="churners:Q")
     lift = as_number(fe.get("lift_top10"))
     title = "Gains curve of the final model" + (f" (lift in the top 10%: {lift:.2f})" if lift else "")

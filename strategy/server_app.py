@@ -19,7 +19,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from churn import protocol as P
 from churn.loading import ChurnData
-from churn.metrics import binary_metrics, curve_points
+from churn.metrics import binary_metrics, curve_points, score_summary
 from churn.model import predict_proba, zero_params
 from churn.model_artifact import MODEL_FILE, save_model
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
@@ -149,10 +149,13 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
                                         final, plan.C)
     last = strategy.records[-1].server_metrics if strategy.records else outcome.initial_metrics
     evaluated = [r.federated_eval for r in strategy.records if r.federated_eval]
+    final_proba = predict_proba(final, test_x) if test is not None and test_x is not None else None
     hub.run_finished({"run_id": plan.run_id, "rounds": len(strategy.records),
                       "final_server_metrics": last,
-                      "curves": (curve_points(test.target, predict_proba(final, test_x))
-                                 if test is not None else {}),
+                      "curves": (curve_points(test.target, final_proba)
+                                 if test is not None and final_proba is not None else {}),
+                      "scores": (score_summary(test.target, final_proba)
+                                 if test is not None and final_proba is not None else {}),
                       "federated_eval": evaluated[-1] if evaluated else None,
                       "stop_reason": strategy.stop_reason,
                       "wall_time_s": time.perf_counter() - started,
