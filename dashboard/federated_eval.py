@@ -128,7 +128,7 @@ def sites_spec(run: RunState) -> dict | None:
 
 
 @per_run_version
-def gains_spec(run: RunState) -> dict | None:
+def pooled_gains_spec(run: RunState) -> dict | None:
     """Cumulative gains of the final model over all sites' evaluation rows, with the diagonal."""
     fe = final(run) or {}
     points = [(float(q), as_number(c)) for q, c in fe.get("gains") or []]

@@ -30,7 +30,7 @@ def render(run: RunState) -> None:
     st.caption(f"{latest.get('rows')} evaluation rows at {latest.get('num_sites')} sites; "
                "every number is pooled from per-site histograms and sums, no row left a site.")
     for name, build in (("fe_auc", fe.pooled_auc_spec), ("fe_certificate", fe.certificate_spec),
-                        ("fe_sites", fe.sites_spec), ("fe_gains", fe.gains_spec)):
+                        ("fe_sites", fe.sites_spec), ("fe_gains", fe.pooled_gains_spec)):
         chart = build(run)
         if chart is not None:
             st.vega_lite_chart(chart, width="stretch", key=name)

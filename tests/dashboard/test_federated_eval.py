@@ -23,7 +23,7 @@ def test_federated_eval_specs_validate_and_show_every_site_flagged_not_hidden() 
                       run_id="fe-dash", output_dir=None, observers=[observer])
     run = build_runs(sink)["fe-dash"]
     run_charts.auc_spec(run)  # memoized per run: the pooled chart must not be served this one
-    specs = [fe.pooled_auc_spec(run), fe.certificate_spec(run), fe.sites_spec(run), fe.gains_spec(run)]
+    specs = [fe.pooled_auc_spec(run), fe.certificate_spec(run), fe.sites_spec(run), fe.pooled_gains_spec(run)]
     for spec in specs:
         assert spec is not None
         alt.Chart.from_dict(spec, validate=True)

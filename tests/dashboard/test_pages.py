@@ -114,7 +114,7 @@ def test_run_detail_page_shows_curves_log_clients_and_audit(monkeypatch, topics)
         "gradient norm", "objective gap bound"}
     assert len(frame_with(at, "local-only AUC", "federated AUC", "flags")) == 3
     chart_titled(at, "Did joining pay off")
-    assert len(chart_data(chart_titled(at, "Gains curve"))) == 21
+    assert len(chart_data(chart_titled(at, "Gains curve"))) == 21 + 2  # 21 points + the diagonal
     assert tiles["pooled AUC (sites)"] == f"{final['federated_eval']['pooled_auc']:.4f}"
 
 

@@ -92,7 +92,7 @@ def assert_federated_evaluation(state: Path, events: list, notes: list[str]) -> 
     assert set(federated_eval.auc_frame(run)["series"]) == {federated_eval.POOLED}
     assert all(spec is not None for spec in (
         federated_eval.pooled_auc_spec(run), federated_eval.certificate_spec(run),
-        federated_eval.sites_spec(run), federated_eval.gains_spec(run)))
+        federated_eval.sites_spec(run), federated_eval.pooled_gains_spec(run)))
 
 
 def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Path, tmp_path: Path,
