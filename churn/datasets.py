@@ -12,7 +12,7 @@ from churn.column_evidence import site_evidence
 from churn.dialect import RawTable, read_table
 from churn.errors import DataError, did_you_mean
 from churn.loading import ChurnData, load_csv, validate_frame
-from churn.schema import TELCO_SCHEMA
+from churn.schema import TELCO_SCHEMA, DatasetSchema
 from churn.schema_file import read_schema_file
 from churn.schema_inference import SchemaDecision, decide_schema, is_set
 from churn.synthetic import generate_synthetic_telco
@@ -75,6 +75,20 @@ def dialect_options(data_cfg: Mapping[str, Any]) -> dict[str, str | None]:
     """data.sep / data.decimal / data.encoding, None where not set (then detected)."""
     return {key: str(data_cfg[key]) if is_set(data_cfg.get(key)) and data_cfg.get(key) else None
             for key in ("sep", "decimal", "encoding")}
+
+
+def dataset_schema(data_cfg: Mapping[str, Any]) -> DatasetSchema | None:
+    """The schema a `conf/data/*.yaml` node pins without reading any rows (a server with no
+    test set of its own still needs the column roles to agree the feature spec): Telco's, or
+    `data.schema`'s file; None when the sites' evidence decides it (data=csv, no data.schema)."""
+    name = data_cfg.get("name")
+    if name in ("synthetic", "telco"):
+        return TELCO_SCHEMA
+    if name == "csv":
+        if needs_inference(data_cfg):
+            return None
+        return read_schema_file(resolve_path(str(data_cfg["schema"])))
+    raise DataError(f"unknown data source {name!r}; use synthetic, telco or csv")
 
 
 def resolve_path(path: str) -> Path:

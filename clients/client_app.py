@@ -28,6 +28,7 @@ from churn.site_data import (
     spec_fingerprint,
 )
 from clients.behaviour import ClientBehaviour
+from clients.federated_eval import bins_of, federated_eval_payload
 from clients.local_training import (
     effective_c,
     local_metrics,
@@ -123,7 +124,14 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
             return _decline(msg, "no rows to evaluate on", info)
         arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
         metrics = {P.NUM_EXAMPLES: len(y_eval), **local_metrics(arrays, x_eval, y_eval, "eval")}
-        return _reply(msg, metrics=metrics, info=info)
+        bins = bins_of(dict(msg.content[P.CONFIG]))
+        if bins is None:
+            return _reply(msg, metrics=metrics, info=info)
+        record, extra = federated_eval_payload(arrays, settings, partition_id, data_path,
+                                               spec_json, bins, float(msg.content[P.CONFIG][P.C]))
+        reply = _reply(msg, metrics={**metrics, **extra}, info=info)
+        reply.content[P.FEDERATED_EVAL] = record
+        return reply
 
     register_secure_handlers(app, defaults)  # secure=secagg: key, share and unmask queries
     return app

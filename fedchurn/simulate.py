@@ -152,6 +152,7 @@ def run_job(
                                    (outcome.agreement.rejected if outcome.agreement else [])],
         "rounds": rounds,
         "final": final,
+        "stop_reason": outcome.stop_reason,
         "privacy": privacy_summary(cfg.get("privacy"), outcome.records),
         "reference": reference,
         "timing": {"wall_s": time.perf_counter() - started, "setup_s": setup_s,
