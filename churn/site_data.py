@@ -120,11 +120,67 @@ def spec_fingerprint(spec_json: str) -> str:
     return FeatureSpec.from_json(spec_json).fingerprint
 
 
-@functools.lru_cache(maxsize=64)
+@dataclass(frozen=True)
+class EncodedPool:
+    """The whole simulated training table encoded once under a spec, partition after partition.
+
+    Partition k is rows `offsets[k]:offsets[k+1]`, in the order of `Experiment.parts[k]`, so a
+    node's matrix is a view (no copy) equal bit for bit to encoding its own rows: the encoding
+    is elementwise. One encoding instead of one per node and message: at 300 nodes per-node
+    encoding ran `FeatureSpec.transform` 2,104 times, 43 % of a 98 s run.
+    """
+
+    features: np.ndarray
+    target: np.ndarray
+    offsets: np.ndarray
+
+    def rows_of(self, partition_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) of partition `partition_id`, views into the pool."""
+        start, stop = int(self.offsets[partition_id]), int(self.offsets[partition_id + 1])
+        return self.features[start:stop], self.target[start:stop]
+
+
+@functools.lru_cache(maxsize=2)
+def encoded_pool(settings: ClientSettings, spec_json: str) -> EncodedPool:
+    """The simulated partitions' rows encoded under `spec_json`, once per process and spec."""
+    experiment = load_experiment(settings)
+    order = (np.concatenate(experiment.parts) if experiment.parts
+             else np.zeros(0, dtype=int)).astype(int)
+    spec = FeatureSpec.from_json(spec_json)
+    features = spec.transform(experiment.train.features.iloc[order], source="simulated partitions")
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in experiment.parts])]).astype(int)
+    return EncodedPool(features, experiment.train.target[order], offsets)
+
+
 def encoded_node_data(
     settings: ClientSettings, partition_id: int, data_path: str, spec_json: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_eval, y_eval) under the global spec, encoded once per spec."""
+    if data_path:
+        return _encoded_own_rows(settings, partition_id, data_path, spec_json)
+    experiment = load_experiment(settings)
+    if not 0 <= partition_id < len(experiment.parts):
+        raise ValueError(f"partition-id {partition_id} outside 0..{len(experiment.parts) - 1}")
+    x, y = encoded_pool(settings, spec_json).rows_of(partition_id)
+    if settings.local_eval_fraction <= 0:
+        return x, y, x, y
+    train_rows, eval_rows = _local_rows(settings, partition_id)
+    if len(eval_rows) == 0:
+        return x, y, x, y
+    return x[train_rows], y[train_rows], x[eval_rows], y[eval_rows]
+
+
+@functools.cache  # two index arrays per simulated node (their rows' size)
+def _local_rows(settings: ClientSettings, partition_id: int) -> tuple[np.ndarray, np.ndarray]:
+    experiment = load_experiment(settings)
+    target = experiment.train.target[experiment.parts[partition_id]]
+    return local_split(target, settings.local_eval_fraction, settings.seed + partition_id)
+
+
+@functools.lru_cache(maxsize=64)  # a deployed process serves one or a few sites
+def _encoded_own_rows(
+    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     node = load_node_data(settings, partition_id, data_path)
     spec = FeatureSpec.from_json(spec_json)
     source = f"node partition {partition_id}"
