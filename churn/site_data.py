@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,34 +122,52 @@ def spec_fingerprint(spec_json: str) -> str:
 
 @dataclass(frozen=True)
 class EncodedPool:
-    """The whole simulated training table encoded once under a spec, partition after partition.
+    """Simulated partitions' rows encoded once under a spec, partition after partition.
 
-    Partition k is rows `offsets[k]:offsets[k+1]`, in the order of `Experiment.parts[k]`, so a
-    node's matrix is a view (no copy) equal bit for bit to encoding its own rows: the encoding
-    is elementwise. One encoding instead of one per node and message: at 300 nodes per-node
+    Partition k is rows `ranges[k]`, in the order of `Experiment.parts[k]`, so a node's matrix
+    is a view (no copy) equal bit for bit to encoding its own rows: the encoding is
+    elementwise. One encoding instead of one per node and message: at 300 nodes per-node
     encoding ran `FeatureSpec.transform` 2,104 times, 43 % of a 98 s run.
     """
 
     features: np.ndarray
     target: np.ndarray
-    offsets: np.ndarray
+    ranges: dict[int, tuple[int, int]]
 
     def rows_of(self, partition_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(X, y) of partition `partition_id`, views into the pool."""
-        start, stop = int(self.offsets[partition_id]), int(self.offsets[partition_id + 1])
+        start, stop = self.ranges[partition_id]
         return self.features[start:stop], self.target[start:stop]
 
 
-@functools.lru_cache(maxsize=2)
+_served: tuple[int, ...] | None = None  # partitions this process answers for; None = all
+
+
+def serve_partitions(partitions: Iterable[int] | None) -> None:
+    """Declare the simulated partitions this process answers for (an engine worker owns a
+    share of the nodes): its encoded pool then holds only their rows, not every worker all."""
+    global _served
+    _served = None if partitions is None else tuple(sorted(set(partitions)))
+
+
 def encoded_pool(settings: ClientSettings, spec_json: str) -> EncodedPool:
-    """The simulated partitions' rows encoded under `spec_json`, once per process and spec."""
+    """The served partitions' rows encoded under `spec_json`, once per process and spec."""
+    return _encoded_pool(settings, spec_json, _served)
+
+
+@functools.lru_cache(maxsize=2)
+def _encoded_pool(settings: ClientSettings, spec_json: str,
+                  served: tuple[int, ...] | None) -> EncodedPool:
     experiment = load_experiment(settings)
-    order = (np.concatenate(experiment.parts) if experiment.parts
-             else np.zeros(0, dtype=int)).astype(int)
+    partitions = range(len(experiment.parts)) if served is None else served
+    parts = [experiment.parts[k] for k in partitions]
+    order = (np.concatenate(parts) if parts else np.zeros(0)).astype(int)
+    stops = np.cumsum([len(p) for p in parts]).astype(int)
+    ranges = {k: (int(stop - len(p)), int(stop))
+              for k, p, stop in zip(partitions, parts, stops, strict=True)}
     spec = FeatureSpec.from_json(spec_json)
     features = spec.transform(experiment.train.features.iloc[order], source="simulated partitions")
-    offsets = np.concatenate([[0], np.cumsum([len(p) for p in experiment.parts])]).astype(int)
-    return EncodedPool(features, experiment.train.target[order], offsets)
+    return EncodedPool(features, experiment.train.target[order], ranges)
 
 
 def encoded_node_data(
@@ -161,7 +179,11 @@ def encoded_node_data(
     experiment = load_experiment(settings)
     if not 0 <= partition_id < len(experiment.parts):
         raise ValueError(f"partition-id {partition_id} outside 0..{len(experiment.parts) - 1}")
-    x, y = encoded_pool(settings, spec_json).rows_of(partition_id)
+    pool = encoded_pool(settings, spec_json)
+    if partition_id not in pool.ranges:  # not declared served here: encode it on its own
+        serve_partitions(None)
+        pool = encoded_pool(settings, spec_json)
+    x, y = pool.rows_of(partition_id)
     if settings.local_eval_fraction <= 0:
         return x, y, x, y
     train_rows, eval_rows = _local_rows(settings, partition_id)

@@ -23,6 +23,9 @@ from flwr.app.error import Error
 from flwr.clientapp import ClientApp
 from flwr.common.constant import ErrorCode
 
+from churn import protocol as P
+from churn.site_data import serve_partitions
+
 
 def default_workers() -> int:
     """The cores this process may run on."""
@@ -68,6 +71,7 @@ def _serve(client_app: ClientApp, contexts: dict[int, Context], conn: Connection
     A batch is pickled once, so messages sharing a RecordDict arrive sharing it (the round's
     arrays and spec cross the pipe once per worker): each node still gets a private copy.
     """
+    serve_partitions(int(c.node_config[P.NODE_PARTITION_ID]) for c in contexts.values())
     while (batch := conn.recv()) is not None:
         conn.send([call_client_app(client_app, private_copy(m), contexts[m.metadata.dst_node_id])
                    for m in batch])

@@ -32,7 +32,25 @@ def test_pool_rows_equal_per_node_encoding(fraction: float) -> None:
     pool = encoded_pool(settings, spec_json)
     if fraction == 0.0:  # no held-out rows: the node's matrix is a view into the pool
         assert np.shares_memory(encoded_node_data(settings, 2, "", spec_json)[0], pool.features)
-    assert pool.offsets[-1] == len(pool.target)
+    assert max(stop for _, stop in pool.ranges.values()) == len(pool.target)
+
+
+def test_a_worker_encodes_only_the_partitions_it_serves() -> None:
+    from churn.site_data import load_experiment, serve_partitions
+
+    settings = _settings()
+    spec_json = load_experiment(settings).feature_spec("median").to_json()
+    full = encoded_pool(settings, spec_json)
+    try:
+        serve_partitions([1, 4])
+        share = encoded_pool(settings, spec_json)
+        assert sorted(share.ranges) == [1, 4]
+        for k in (1, 4):
+            assert np.array_equal(share.rows_of(k)[0], full.rows_of(k)[0])
+        # a partition outside the declared share still answers (the whole pool is encoded)
+        assert np.array_equal(encoded_node_data(settings, 2, "", spec_json)[0], full.rows_of(2)[0])
+    finally:
+        serve_partitions(None)
 
 
 def test_unknown_partition_is_a_readable_error() -> None:
