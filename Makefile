@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+FEDCHURN := $(VENV)/bin/fedchurn
 STAMP := $(VENV)/.installed
 KAFKA_STATE ?= .kafka
 DASHBOARD_PORT ?= 8501
@@ -25,19 +26,19 @@ $(STAMP): pyproject.toml
 
 ## Main job: local Kafka broker, a federated simulation mirrored to it, then the dashboard.
 run: setup kafka-up
-	$(PY) -m fedchurn.simulate bridge=kafka bridge.bootstrap_servers=$$(cat $(KAFKA_STATE)/bootstrap) $(ARGS)
+	$(FEDCHURN) simulate bridge=kafka bridge.bootstrap_servers=$$(cat $(KAFKA_STATE)/bootstrap) $(ARGS)
 	$(MAKE) --no-print-directory dashboard-up
 
 ## The docker-compose topology as local processes (Flower deployment engine), then stopped.
 deploy-local: setup kafka-jars
-	$(PY) -m fedchurn.split_sites --out deploy/data --sites 3 $(SPLIT_ARGS)
-	$(PY) -m deploy.local --data deploy/data $(ARGS)
+	$(FEDCHURN) split-sites --out deploy/data --sites 3 $(SPLIT_ARGS)
+	$(FEDCHURN) deploy-local --data deploy/data $(ARGS)
 
 simulate: setup
-	$(PY) -m fedchurn.simulate $(ARGS)
+	$(FEDCHURN) simulate $(ARGS)
 
 baselines: setup
-	$(PY) -m fedchurn.baselines $(ARGS)
+	$(FEDCHURN) baselines $(ARGS)
 
 ## Tests: start their own broker and browser; nothing else needs to run.
 test: setup kafka-jars test-tools
@@ -62,10 +63,10 @@ kafka-down:
 	@if [ -x $(PY) ]; then $(PY) -m kafka_bridge.broker down --state-dir $(KAFKA_STATE); fi
 
 dashboard-up: setup
-	$(PY) -m deploy.dashboard_server up --port $(DASHBOARD_PORT) --bootstrap $$(cat $(KAFKA_STATE)/bootstrap)
+	$(FEDCHURN) dashboard up --port $(DASHBOARD_PORT) --bootstrap $$(cat $(KAFKA_STATE)/bootstrap)
 
 dashboard-down:
-	@if [ -x $(PY) ]; then $(PY) -m deploy.dashboard_server down; fi
+	@if [ -x $(PY) ]; then $(FEDCHURN) dashboard down; fi
 
 stop: dashboard-down kafka-down
 

@@ -1,1 +1,1 @@
-"""The churn task: data, preprocessing, partitions, model, metrics and the wire protocol; imports no other project package."""
+"""The churn ML task: data, preprocessing, partitions, model, metrics, wire protocol; no project imports."""

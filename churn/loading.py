@@ -51,14 +51,20 @@ def load_csv(path: str | Path, schema: DatasetSchema, allow_extra_columns: bool 
     raw_bytes = path.read_bytes()
     if not raw_bytes.strip():
         raise DataError(f"{path}: the file is empty")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable CSV ({err})") from err
+    frame = read_table(path)
     if frame.empty:
         raise DataError(f"{path}: has a header but no data rows")
     fingerprint = hashlib.sha256(raw_bytes).hexdigest()
     return validate_frame(frame, schema, str(path), fingerprint, allow_extra_columns)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV's cells as the text written there: no type guessing, and "NA" or a blank stays a
+    string, so the schema (not pandas) decides what is missing. DataError when it cannot parse."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV ({err})") from err
 
 
 def validate_frame(

@@ -34,7 +34,7 @@ def feed_banner(store: MonitorStore) -> bool:
                  icon=":material/cloud_off:")
     elif not store.runs and status.connected:
         st.info(f"No runs on the topics `{status.topic_prefix}.*` at `{status.bootstrap}` yet. "
-                "Start one, e.g. `python -m fedchurn.simulate bridge=kafka "
+                "Start one, e.g. `fedchurn simulate bridge=kafka "
                 f"bridge.bootstrap_servers={status.bootstrap}`; it appears here within seconds.",
                 icon=":material/hourglass_empty:")
     if status.malformed:

@@ -1,1 +1,1 @@
-"""The deployment topology: Flower SuperLink/SuperNodes/ServerApp as processes or containers, with Kafka and the dashboard."""
+"""The deployment topology: SuperLink, SuperNodes, ServerApp as processes or containers, Kafka, dashboard."""

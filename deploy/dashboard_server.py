@@ -9,19 +9,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+
+from kafka_bridge.processes import pid_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO_ROOT / ".dashboard"
 APP = REPO_ROOT / "dashboard" / "app.py"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
+    """The one command line that serves `dashboard/app.py`: on loopback unless `address` says
+    otherwise (Streamlit's own default is every interface), headless, no usage statistics."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+            "--server.address", address, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false"]
 
 
 def _healthy(port: int) -> bool:
@@ -38,16 +41,15 @@ def start_dashboard(port: int, bootstrap: str, topic_prefix: str | None = None,
     STATE_DIR.mkdir(exist_ok=True)
     pid_file = STATE_DIR / "streamlit.pid"
     url = f"http://localhost:{port}"
-    if pid_file.exists() and _alive(int(pid_file.read_text())) and _healthy(port):
+    if pid_file.exists() and pid_alive(int(pid_file.read_text())) and _healthy(port):
         return url
     env = {**os.environ, "FEDCHURN_KAFKA_BOOTSTRAP": bootstrap}
     if topic_prefix:
         env["FEDCHURN_TOPIC_PREFIX"] = topic_prefix
     log = (STATE_DIR / "streamlit.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        streamlit_command(port), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     pid_file.write_text(str(process.pid))
     deadline = time.monotonic() + timeout
@@ -69,26 +71,26 @@ def stop_dashboard(timeout: float = 15.0) -> bool:
         return False
     pid = int(pid_file.read_text())
     pid_file.unlink()
-    if not _alive(pid):
+    if not pid_alive(pid):
         return False
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _alive(pid):
+    if pid_alive(pid):
         os.killpg(pid, signal.SIGKILL)
     return True
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fedchurn dashboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="serve the dashboard in the background")
     up.add_argument("--port", type=int, default=8501)
     up.add_argument("--bootstrap", default=os.environ.get("FEDCHURN_KAFKA_BOOTSTRAP", "localhost:9092"))
     up.add_argument("--topic-prefix", default=None)
     sub.add_parser("down", help="stop it")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.command == "up":
         url = start_dashboard(args.port, args.bootstrap, args.topic_prefix)
         print(f"dashboard: {url}  (Kafka {args.bootstrap}; stop everything with `make stop`)")

@@ -1,9 +1,9 @@
 """The compose topology as local processes: Kafka, SuperLink, one SuperNode per site, dashboard.
 
-    python -m deploy.local --data deploy/data --rounds 3 [--tls [--auth]]
+    fedchurn deploy-local --data deploy/data --rounds 3 [--tls [--auth]]
         [--isolation warm|subprocess|process] [--kill-site 2 --kill-at-round 2] [--hold]
 
-`--data` is a folder written by `python -m fedchurn.split_sites` (site-<i>.csv, test.csv,
+`--data` is a folder written by `fedchurn split-sites` (site-<i>.csv, test.csv,
 manifest.json). Everything is started, `flwr run` submits the app with a run config built
 here, the run is awaited, and every process (and its children) is stopped afterwards; logs
 stay in `--state-dir`. `--hold` keeps the topology up until Ctrl-C, e.g. to use the dashboard.
@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -28,9 +27,11 @@ from typing import Any
 
 import tomli_w
 
-from deploy.procs import DeployError, ProcessSet, free_port, wait_for_port
+from deploy.dashboard_server import streamlit_command
+from deploy.procs import DeployError, ProcessSet, wait_for_port
 from deploy.submit import parse_entries, run_config_from_manifest
 from deploy.topology import Topology
+from kafka_bridge.processes import free_port, port_free
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_MARKER = ".fedchurn-deploy-state"
@@ -77,7 +78,7 @@ class DeployResult:
     killed_site: int | None = None
     leftovers: list[str] = field(default_factory=list)
     events: int = 0  # events of this run found in Kafka
-    audit_ok: bool | None = None  # `fedchurn.audit verify` verdict (None: no Kafka)
+    audit_ok: bool | None = None  # `fedchurn audit verify` verdict (None: no Kafka)
 
 
 def run_config(opts: DeployOptions, manifest: dict[str, Any], bootstrap: str | None) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
     opts.data_dir = opts.data_dir.resolve()
     manifest = json.loads((opts.data_dir / "manifest.json").read_text())
     opts.run_name = opts.run_name or f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    if opts.dashboard_port and opts.kafka and not port_is_free(opts.dashboard_port):
+    if opts.dashboard_port and opts.kafka and not port_free("127.0.0.1", opts.dashboard_port):
         raise DeployError(f"port {opts.dashboard_port} is taken (another dashboard?); "
                           "pass --dashboard-port PORT, or 0 for none")
     state = opts.state_dir = opts.state_dir.resolve()
@@ -126,12 +127,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
         for site in range(int(manifest["sites"])):
             topo.start_supernode(procs, site, opts.data_dir / f"site-{site}.csv")
         if opts.dashboard_port and result.bootstrap:
-            dash = procs.start("dashboard", [sys.executable, "-m", "streamlit", "run",
-                                             str(REPO_ROOT / "dashboard" / "app.py"),
-                                             "--server.port", str(opts.dashboard_port),
-                                             "--server.headless", "true",
-                                             "--browser.gatherUsageStats", "false"],
-                               cwd=REPO_ROOT,
+            dash = procs.start("dashboard", streamlit_command(opts.dashboard_port), cwd=REPO_ROOT,
                                env={**topo.env(), "FEDCHURN_KAFKA_BOOTSTRAP": result.bootstrap})
             wait_for_port("127.0.0.1", opts.dashboard_port, 120, dash)
             print(f"dashboard: http://localhost:{opts.dashboard_port}", flush=True)
@@ -154,7 +150,7 @@ def deploy(opts: DeployOptions) -> DeployResult:
             result.events, result.audit_ok = audit(result.bootstrap, opts.run_name)
         if opts.hold:
             if result.bootstrap:
-                print(f"audit: python -m fedchurn.audit verify --run {opts.run_name} "
+                print(f"audit: fedchurn audit verify --run {opts.run_name} "
                       f"--bootstrap {result.bootstrap}", flush=True)
             print("topology is up; Ctrl-C stops it", flush=True)
             try:
@@ -170,17 +166,8 @@ def deploy(opts: DeployOptions) -> DeployResult:
     return result
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def audit(bootstrap: str, run_name: str, timeout: float = 60.0) -> tuple[int, bool]:
-    """(number of events, verdict) of `fedchurn.audit verify` for the run, once it is complete."""
+    """(number of events, verdict) of `fedchurn audit verify` for the run, once it is complete."""
     from kafka_bridge.reader import EventReader
     from kafka_bridge.report import format_verdict
     from kafka_bridge.verify import verify_events
@@ -218,7 +205,7 @@ def _check_alive(procs: ProcessSet, name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fedchurn deploy-local", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT / "deploy" / "data",
                         help="folder from fedchurn.split_sites (default deploy/data)")
     parser.add_argument("--state-dir", type=Path, default=DeployOptions.state_dir)

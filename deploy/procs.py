@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import os
 import signal
 import socket
 import subprocess
@@ -11,6 +9,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kafka_bridge.processes import (
+    any_alive,
+    descendants,
+    group_alive,
+    parent_death_signal,
+    signal_group,
+    signal_pids,
+)
 
 
 class DeployError(RuntimeError):
@@ -53,7 +60,7 @@ class ProcessSet:
             process = subprocess.Popen(
                 list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=cwd, env=dict(env or self.env), start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=parent_death_signal,  # dies with the launcher, even by SIGKILL
             )
         managed = Managed(name, process, log)
         self.started.append(managed)
@@ -65,9 +72,9 @@ class ProcessSet:
     def kill(self, name: str) -> None:
         """SIGKILL one component and everything it started (fault injection)."""
         managed = self.get(name)
-        pids = _descendants(managed.process.pid)
-        _signal_group(managed.pgid, signal.SIGKILL)
-        _signal_pids(pids, signal.SIGKILL)
+        pids = descendants(managed.process.pid)
+        signal_group(managed.pgid, signal.SIGKILL)
+        signal_pids(pids, signal.SIGKILL)
         managed.process.wait(timeout=10)
 
     def stop_all(self, timeout: float = 20.0) -> list[str]:
@@ -76,76 +83,20 @@ class ProcessSet:
         names of components with survivors (should be [])."""
         survivors = []
         for managed in reversed(self.started):
-            pids = {managed.process.pid} | _descendants(managed.process.pid)
-            _signal_group(managed.pgid, signal.SIGTERM)
-            _signal_pids(pids, signal.SIGTERM)
-            _wait(lambda m=managed, p=pids: not _group_exists(m.pgid) and not _alive(p), timeout)
-            if _group_exists(managed.pgid) or _alive(pids):
-                _signal_group(managed.pgid, signal.SIGKILL)
-                _signal_pids(pids, signal.SIGKILL)
+            pids = {managed.process.pid} | descendants(managed.process.pid)
+            signal_group(managed.pgid, signal.SIGTERM)
+            signal_pids(pids, signal.SIGTERM)
+            _wait(lambda m=managed, p=pids: not group_alive(m.pgid) and not any_alive(p), timeout)
+            if group_alive(managed.pgid) or any_alive(pids):
+                signal_group(managed.pgid, signal.SIGKILL)
+                signal_pids(pids, signal.SIGKILL)
             try:
                 managed.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-            if _wait(lambda m=managed, p=pids: not _group_exists(m.pgid) and not _alive(p), 5) is False:
+            if _wait(lambda m=managed, p=pids: not group_alive(m.pgid) and not any_alive(p), 5) is False:
                 survivors.append(managed.name)
         return survivors
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the launcher dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal_pids(pids: set[int], sig: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _processes() -> dict[int, tuple[str, int, int]]:
-    """pid -> (state, parent pid, process group) of every process."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            table[int(entry.name)] = (fields[0], int(fields[1]), int(fields[2]))
-    return table
-
-
-def _descendants(pid: int) -> set[int]:
-    """All live descendants of `pid`, found through parent links."""
-    table = _processes()
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {p for p, (_, ppid, _) in table.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pids: set[int]) -> bool:
-    table = _processes()
-    return any(pid in table and table[pid][0] != "Z" for pid in pids)
-
-
-def _group_exists(pgid: int) -> bool:
-    """True while any non-zombie process is in the group."""
-    return any(pgroup == pgid and state != "Z" for state, _, pgroup in _processes().values())
 
 
 def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
@@ -184,10 +135,3 @@ def wait_for_text(managed: Managed, pattern: str, timeout: float, count: int = 1
         time.sleep(0.3)
     raise DeployError(f"{managed.name} did not log {pattern!r} x{count} in {timeout:.0f} s:\n"
                       f"{managed.tail()}")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port the kernel reports free on `host`."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

@@ -2,110 +2,38 @@
 
 Flower's deployment engine gives the ServerApp only `context.run_config` (the kebab-case
 `[tool.flwr.app.config]` keys of pyproject.toml, overridden by `flwr run --run-config`), so
-this module reads that instead of Hydra and hands the plan to `strategy.server_app`'s
-`run_federation`. Server-side paths (`test-path`, `output-dir`, TLS files of Kafka) are paths
-on the machine or container that runs the ServerApp. Secrets never travel in the run config
-(it is sent to every SuperNode): the Kafka SASL password comes from the ServerApp's
-environment, `FEDCHURN_KAFKA_SASL_PASSWORD`. Empty Kafka settings fall back to
+this module builds its plan with `strategy.run_plan` (the builder the simulation uses too,
+on its Hydra config converted to the same keys) and its Kafka mirror with
+`kafka_bridge.mirror_setup`. Server-side paths (`test-path`, `output-dir`, TLS files of
+Kafka) are paths on the machine or container that runs the ServerApp. Secrets never travel
+in the run config (it is sent to every SuperNode): the Kafka SASL password comes from the
+ServerApp's environment, `FEDCHURN_KAFKA_SASL_PASSWORD`. Empty Kafka settings fall back to
 `FEDCHURN_KAFKA_<NAME>` environment variables (compose sets `FEDCHURN_KAFKA_BOOTSTRAP`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
-from churn import protocol as P
-from churn.datasets import load_dataset
-from churn.rounds import RoundObserver
-from churn.site_data import ClientSettings
+from kafka_bridge.mirror_setup import bridge_config, build_observers
+from strategy import run_plan
 from strategy.console_progress import ConsoleProgress
-from strategy.observer_hub import ObserverHub
-from strategy.server_app import ServerOutcome, ServerPlan, run_federation
+from strategy.server_app import ServerOutcome, ServerPlan, run_observed
 
 log = logging.getLogger(__name__)
 
-# run-config key -> BridgeConfig field; values "" mean "not set" (TOML has no null).
-KAFKA_KEYS = {
-    "kafka-bootstrap": "bootstrap_servers",
-    "kafka-topic-prefix": "topic_prefix",
-    "kafka-spool-dir": "spool_dir",
-    "kafka-security-protocol": "security_protocol",
-    "kafka-sasl-mechanism": "sasl_mechanism",
-    "kafka-sasl-username": "sasl_plain_username",
-    "kafka-ssl-cafile": "ssl_cafile",
-    "kafka-ssl-certfile": "ssl_certfile",
-    "kafka-ssl-keyfile": "ssl_keyfile",
-}
-STRATEGY_KEYS = ("fraction-train", "fraction-evaluate", "min-train-nodes", "min-evaluate-nodes",
-                 "min-available-nodes")
-
-
-def bridge_config(run_config: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any] | None:
-    """The Kafka bridge settings, or None when no bootstrap address is configured."""
-    cfg: dict[str, Any] = {}
-    for key, field in KAFKA_KEYS.items():
-        value = str(run_config.get(key, "") or env.get(f"FEDCHURN_{key.upper().replace('-', '_')}", ""))
-        if value:
-            cfg[field] = value
-    if not cfg.get("bootstrap_servers"):
-        return None
-    cfg["bootstrap_servers"] = [s.strip() for s in cfg["bootstrap_servers"].split(",") if s.strip()]
-    cfg.setdefault("spool_dir", str(Path(tempfile.gettempdir()) / "fedchurn-spool"))
-    if password := env.get("FEDCHURN_KAFKA_SASL_PASSWORD"):
-        cfg["sasl_plain_password"] = password
-    if "mirror-client-updates" in run_config:
-        cfg["mirror_client_updates"] = bool(run_config["mirror-client-updates"])
-    return cfg
-
 
 def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan:
-    """The ServerPlan a run config describes; the test set is read from `test-path`."""
-    settings = ClientSettings.from_run_config(run_config)  # same keys the ClientApp reads
-    test_path = str(run_config.get("test-path", ""))
-    if not test_path:
-        raise ValueError("run config `test-path` must name the server's held-out test.csv")
-    test = load_dataset({**json.loads(settings.data_config), "path": test_path})
-    # conf/strategy/* as JSON (name and its options), then the sampling keys of the run config
-    strategy = dict(json.loads(str(run_config.get("strategy-config", "") or "{}")))
-    strategy.update({key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS
-                     if key in run_config})
-    output_dir = str(run_config.get("output-dir", ""))
-    return ServerPlan(
-        run_id=str(run_config.get("run-name", "")) or f"flwr-{flower_run_id}",
-        num_nodes=settings.num_clients,
-        num_rounds=int(run_config.get("num-server-rounds", 5)),
-        test=test,
-        local_iterations=int(run_config.get(P.LOCAL_ITERATIONS, 10)),
-        C=float(run_config.get(P.C, 1.0)),
-        imputation=str(run_config.get("imputation", "median")),
-        regularisation=str(run_config.get("regularisation", "global")),
-        strategy=strategy,
-        seed=settings.seed,
-        timeout=float(run_config.get("round-timeout", 600.0)),
-        output_dir=Path(output_dir) if output_dir else None,
-        config={**dict(run_config), "flower-run-id": str(flower_run_id)},
-        code_version=str(run_config.get("code-version", "") or "unknown"),
-    )
-
-
-def build_observers(run_config: Mapping[str, Any], env: Mapping[str, str]) -> list[RoundObserver]:
-    """Console progress, plus the Kafka mirror when a bootstrap address is configured."""
-    observers: list[RoundObserver] = [ConsoleProgress()]
-    cfg = bridge_config(run_config, env)
-    if cfg is not None:
-        from kafka_bridge.observer import KafkaObserver
-
-        observers.append(KafkaObserver(cfg))
-    return observers
+    """The ServerPlan a deployment's run config describes; the test set is read from
+    `test-path`, the run is named `run-name` or else after Flower's run id."""
+    return run_plan.server_plan(run_config, default_run_id=f"flwr-{flower_run_id}",
+                                config={**dict(run_config), "flower-run-id": str(flower_run_id)})
 
 
 app = ServerApp()
@@ -115,14 +43,10 @@ app = ServerApp()
 def main(grid: Grid, context: Context) -> None:
     """Run the federation the run config describes, mirrored to Kafka when configured."""
     run_config = dict(context.run_config)
-    observers = build_observers(run_config, os.environ)
-    hub = ObserverHub(observers)
+    observers = [ConsoleProgress(), *build_observers(bridge_config(run_config, os.environ))]
     try:
-        plan = server_plan(run_config, context.run_id)
-        run_federation(grid, plan, hub, ServerOutcome())
-    except Exception as ex:
-        hub.run_failed(f"{type(ex).__name__}: {ex}")
-        raise
+        run_observed(grid, lambda: server_plan(run_config, context.run_id), observers,
+                     ServerOutcome())
     finally:
         for observer in observers:
             close = getattr(observer, "close", None)

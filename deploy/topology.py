@@ -20,8 +20,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.procs import DeployError, ProcessSet, free_port, wait_for_port, wait_for_text
+from deploy.procs import DeployError, ProcessSet, wait_for_port, wait_for_text
 from deploy.submit import FlwrCli
+from kafka_bridge.processes import free_port
 
 HOST = "127.0.0.1"
 
@@ -99,7 +100,7 @@ class Topology:
 
     def start_supernode(self, procs: ProcessSet, site: int, data_file: Path) -> None:
         if not data_file.is_file():
-            raise DeployError(f"{data_file} is missing; run python -m fedchurn.split_sites first")
+            raise DeployError(f"{data_file} is missing; run fedchurn split-sites first")
         port = free_port()
         home = self.state / f"node-{site}"
         home.mkdir(parents=True, exist_ok=True)

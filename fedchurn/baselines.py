@@ -1,7 +1,7 @@
 """Reference models on the shared test set: centralized LR (pooled rows) and local-only LR per client.
 
-Run: python -m fedchurn.baselines [hydra overrides], e.g.
-  python -m fedchurn.baselines data=telco data.path=../shared/data/telco_customer_churn.csv \
+Run: fedchurn baselines [hydra overrides], e.g.
+  fedchurn baselines data=telco data.path=../shared/data/telco_customer_churn.csv \
       partition=iid num_clients=10
 """
 
@@ -20,6 +20,7 @@ from churn.feature_spec import FeatureSpec
 from churn.loading import ChurnData
 from churn.metrics import binary_metrics
 from churn.model import fit_classifier
+from fedchurn import CONF_DIR
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def main() -> None:
     import hydra
     from omegaconf import DictConfig, OmegaConf
 
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _entry(cfg: DictConfig) -> None:
         run_baselines(OmegaConf.to_container(cfg, resolve=True))
 

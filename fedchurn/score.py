@@ -1,6 +1,6 @@
 """Score new customers from a raw CSV with a saved global model.
 
-  python -m fedchurn.score --model RUN_DIR/model.joblib --csv customers.csv [--out scores.csv]
+  fedchurn score --model RUN_DIR/model.joblib --csv customers.csv [--out scores.csv]
 
 The CSV needs the model's feature columns as in the training data (extra columns, such as the
 churn label, are ignored); id columns of the schema (e.g. customerID) are passed through.
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from churn.loading import read_table
 from churn.model_artifact import MissingColumnsError, load_model
 
 
@@ -38,7 +39,7 @@ def score_csv(model_path: Path, csv_path: Path, out_path: Path | None = None) ->
     """Read `csv_path` as text (like the training loader), score it, optionally write CSV."""
     if not Path(csv_path).is_file():
         raise FileNotFoundError(f"{csv_path}: no such file")
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    frame = read_table(csv_path)
     scores = score_frame(model_path, frame, source=str(csv_path))
     if out_path is not None:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +48,7 @@ def score_csv(model_path: Path, csv_path: Path, out_path: Path | None = None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fedchurn.score", description=__doc__,
+    parser = argparse.ArgumentParser(prog="fedchurn score", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path, help="model.joblib of a run")
     parser.add_argument("--csv", required=True, type=Path, help="raw customer rows")

@@ -1,10 +1,10 @@
-"""One entry point for federated runs: `python -m fedchurn.simulate [hydra overrides]`.
+"""One entry point for federated runs: `fedchurn simulate [overrides]` (or `python -m fedchurn.simulate`).
 
 Examples:
-  python -m fedchurn.simulate engine=inprocess
-  python -m fedchurn.simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
+  fedchurn simulate engine=inprocess
+  fedchurn simulate data=telco data.path=../shared/data/telco_customer_churn.csv \
       partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
-  python -m fedchurn.simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
+  fedchurn simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
 
 Each run writes results.json and model.joblib into its Hydra run directory, whose name is
 the run id (in a sweep: "<sweep dir name>_<job subdir>").
@@ -12,7 +12,6 @@ the run id (in a sweep: "<sweep dir name>_<job subdir>").
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import resource
@@ -29,7 +28,12 @@ from churn.rounds import RoundObserver
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
+from fedchurn import CONF_DIR
 from fedchurn.baselines import compute_baselines
+from fedchurn.config import (
+    compose_config,  # noqa: F401 - old import path of in-flight branches
+    with_absolute_path,
+)
 from fedchurn.engines import run_engine
 from fedchurn.results import (
     comparison_table,
@@ -38,9 +42,11 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
+from kafka_bridge.mirror_setup import build_observers
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
-from strategy.server_app import ServerOutcome, ServerPlan, build_server_app
+from strategy.run_plan import server_plan, server_run_config
+from strategy.server_app import ServerOutcome, build_server_app
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,8 @@ log = logging.getLogger(__name__)
 def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
     """The ClientApp's data settings (its kebab-case run config) from the Hydra config."""
     client = cfg["client"]
-    data = dict(cfg["data"])
-    if data.get("path") and data["path"] != "???":  # absolute, so Ray actors find it too
-        from hydra.utils import to_absolute_path
-
-        data["path"] = to_absolute_path(str(data["path"]))
     return ClientSettings(
-        data_config=json.dumps(data, sort_keys=True),
+        data_config=json.dumps(with_absolute_path(cfg["data"]), sort_keys=True),
         partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
         num_clients=int(cfg["num_clients"]), seed=int(cfg["seed"]),
         test_size=float(cfg["test_size"]),
@@ -92,19 +93,14 @@ def run_job(
     cfg = with_resolved_privacy(cfg, len(experiment.parts))  # privacy=dp: z calibrated to ε
     # 5. the apps
     outcome = ServerOutcome()
-    plan = ServerPlan(
-        run_id=run_id, num_nodes=len(experiment.parts), num_rounds=int(cfg["num_rounds"]),
-        test=experiment.test, local_iterations=int(cfg["client"]["local_iterations"]),
-        C=float(cfg["C"]), imputation=str(cfg["imputation"]),
-        regularisation=str(cfg["strategy"].get("regularisation", "global")),
-        strategy=dict(cfg["strategy"]), seed=int(cfg["seed"]),
-        timeout=float(cfg["strategy"].get("timeout", 600)), output_dir=output_dir,
-        config=public_config(cfg), reference=observer_reference(reference),
-        code_version=code_version(), privacy=dict(cfg.get("privacy") or {}),
-        secure=dict(cfg.get("secure") or {}),
-    )
+    run_config = {**settings.to_run_config(),
+                  **server_run_config(cfg, run_id=run_id, code_version=code_version(),
+                                      output_dir=output_dir)}
+    plan = server_plan(run_config, test=experiment.test, config=public_config(cfg),
+                       reference=observer_reference(reference), privacy=cfg.get("privacy"),
+                       secure=cfg.get("secure"))
     if observers is None:
-        observers = build_configured_observers(cfg, run_id)
+        observers = build_observers(cfg.get("bridge"))
     server_app = build_server_app(plan, [ConsoleProgress(), *observers], outcome)
     behaviour = ClientBehaviour.from_client_config(cfg["client"], int(cfg["seed"]))
     client_app = build_client_app({**settings.to_run_config(), **behaviour.to_run_config()})
@@ -171,27 +167,6 @@ def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return redact(cfg)
 
 
-def build_configured_observers(cfg: Mapping[str, Any], run_id: str) -> list[RoundObserver]:
-    """Observers the `bridge` config asks for (fedchurn.observers), none until it exists."""
-    if importlib.util.find_spec("fedchurn.observers") is None:
-        return []
-    from fedchurn.observers import build_observers
-
-    return list(build_observers(cfg, run_id))
-
-
-def compose_config(overrides: Sequence[str] = (), output_dir: Path | None = None) -> dict:
-    """The resolved config for `overrides` without a Hydra run (scripts, tests)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    conf_dir = Path(__file__).resolve().parents[1] / "conf"
-    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
-    cfg.output_dir = str(output_dir) if output_dir is not None else None
-    return OmegaConf.to_container(cfg, resolve=True)
-
-
 def run_id_of(hydra_cfg: Any) -> str:
     """The run directory's name; in a sweep "<sweep dir name>_<job subdir>" (unique per job)."""
     from hydra.types import RunMode
@@ -207,7 +182,7 @@ def main() -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
 
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _entry(cfg: DictConfig) -> float | None:
         hydra_cfg = HydraConfig.get()
         resolved = OmegaConf.to_container(cfg, resolve=True)

@@ -1,6 +1,6 @@
 """Split a churn CSV into one file per site plus the server's held-out test.csv (deployment data).
 
-    python -m fedchurn.split_sites --csv ../shared/data/telco_customer_churn.csv \
+    fedchurn split-sites --csv ../shared/data/telco_customer_churn.csv \
         --out deploy/data --sites 3 partition=dirichlet partition.alpha=0.5
 
 Positional arguments are Hydra overrides of `conf/config.yaml` (partition, seed, test_size,
@@ -25,30 +25,23 @@ import numpy as np
 import pandas as pd
 
 from churn.datasets import load_dataset
-from churn.loading import ChurnData, validate_frame
+from churn.loading import ChurnData, read_table, validate_frame
 from churn.partitioning import describe_partitions, format_partition_report, partition_rows
 from churn.schema import DatasetSchema, schema_from_config
 from churn.split import stratified_split
+from fedchurn.config import absolute_path, compose_config
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 ROW = "__row__"
 
 
-def compose_config(overrides: Sequence[str], csv: str | None, sites: int) -> dict[str, Any]:
-    """The project config with `overrides`, `num_clients=sites` and the CSV as data source."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    overrides = list(overrides)
+def split_overrides(overrides: Sequence[str], csv: str | None, sites: int) -> list[str]:
+    """`overrides` plus `num_clients=sites` and, with `csv`, that file as the data source."""
+    out = list(overrides)
     if csv is not None:
-        if not any(o.split("=", 1)[0] == "data" for o in overrides):
-            overrides.append("data=telco")
-        overrides.append(f"data.path={Path(csv).expanduser().resolve()}")
-    overrides.append(f"num_clients={sites}")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        cfg = compose(config_name="config", overrides=overrides)
-    return {key: OmegaConf.to_container(cfg[key], resolve=True) if key in ("data", "partition")
-            else cfg[key] for key in ("data", "partition", "num_clients", "seed", "test_size")}
+        if not any(o.split("=", 1)[0] == "data" for o in out):
+            out.append("data=telco")
+        out.append(f"data.path={absolute_path(csv)}")
+    return [*out, f"num_clients={sites}"]
 
 
 def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[str, Any]]:
@@ -58,7 +51,7 @@ def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[s
         raw = _frame_from(data)
         site_cfg: dict[str, Any] = {"name": "telco"}
     else:
-        raw = pd.read_csv(Path(data.source), dtype=str, keep_default_na=False)
+        raw = read_table(data.source)
         site_cfg = {k: v for k, v in data_cfg.items() if k != "path"}
     return raw, data, site_cfg
 
@@ -109,19 +102,19 @@ def _write(raw: pd.DataFrame, rows: np.ndarray, path: Path) -> dict[str, Any]:
 
 
 def _check_readable(path: Path, site_cfg: dict[str, Any]) -> None:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_table(path)
     validate_frame(frame, schema_from_config(site_cfg), str(path), "-",
                    bool(site_cfg.get("allow_extra_columns", False)))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fedchurn split-sites", description=__doc__.splitlines()[0])
     parser.add_argument("--csv", help="churn CSV to split (default: the configured data source)")
     parser.add_argument("--out", default="deploy/data", help="output folder (default deploy/data)")
     parser.add_argument("--sites", type=int, default=3, help="number of sites (default 3)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. partition=dirichlet")
     args = parser.parse_args(argv)
-    cfg = compose_config(args.overrides, args.csv, args.sites)
+    cfg = compose_config(split_overrides(args.overrides, args.csv, args.sites))
     manifest = split_sites(cfg, Path(args.out))
     print(f"{manifest['source']} -> {args.out}: {manifest['sites']} sites "
           f"({cfg['partition']['name']}), test.csv {manifest['test_rows']} rows")

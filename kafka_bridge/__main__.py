@@ -61,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             from kafka_bridge.observer import KafkaObserver
-            from kafka_bridge.synthetic import play, synthetic_run
+            from kafka_bridge.synthetic import every_event_kind, play, synthetic_run
 
             observer = KafkaObserver({"bootstrap_servers": args.bootstrap, "spool_dir":
                                       str(args.spool), "topic_prefix": args.topic_prefix})
-            info, records = synthetic_run(rounds=args.rounds, clients=args.clients)
-            play(observer, info, records)
-            print(json.dumps({"run_id": info.run_id, **(observer.last_stats or {})}))
+            run = synthetic_run(num_rounds=args.rounds, num_clients=args.clients,
+                                **every_event_kind(args.clients))
+            play(observer, run)
+            print(json.dumps({"run_id": run.info.run_id, **(observer.last_stats or {})}))
             return 0
         created = ensure_topics({"bootstrap_servers": args.bootstrap}, args.topic_prefix)
         print(json.dumps({"created": created}))

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from kafka_bridge._proc import FileLock
+from kafka_bridge.processes import FileLock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POM = REPO_ROOT / "scripts" / "kafka" / "pom.xml"

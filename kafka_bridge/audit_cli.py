@@ -1,4 +1,4 @@
-"""Audit CLI logic (`python -m fedchurn.audit`): verify a run, list runs, export a run."""
+"""Audit CLI logic (`fedchurn audit`): verify a run, list runs, export a run."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _add_source(p: argparse.ArgumentParser, files: bool) -> None:
         p.add_argument("--events", help="verify an exported JSONL file instead of Kafka")
 
 
-def build_parser(prog: str = "python -m fedchurn.audit") -> argparse.ArgumentParser:
+def build_parser(prog: str = "fedchurn audit") -> argparse.ArgumentParser:
     """Subcommands: verify, list, export."""
     parser = argparse.ArgumentParser(prog=prog, description="Audit federated runs mirrored "
                                      "to Kafka by the fedchurn bridge.")

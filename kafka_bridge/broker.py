@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kafka_bridge import _jars
 from kafka_bridge._broker_files import LOG4J2, server_properties
-from kafka_bridge._proc import (
+from kafka_bridge.processes import (
     FileLock,
     free_port,
     parent_death_signal,

@@ -8,8 +8,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka_bridge._proc import FileLock
 from kafka_bridge.events import Event, MalformedEventError, parse_event
+from kafka_bridge.processes import FileLock
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from kafka_bridge.events import Event, array_digest, decode_arrays
+from kafka_bridge.events import Event
+from kafka_bridge.round_checks import RoundEvents, RoundVerdict, ValueCheck, check_round
+from kafka_bridge.verify_private import PrivateAudit
 from kafka_bridge.verify_rules import ROBUST, WEIGHTED, expected_global
 
 TOLERANCE = 1e-12
@@ -41,25 +44,6 @@ def weighted_average(updates: list[tuple[int, int, list[np.ndarray]]]) -> list[n
         sums = np.array([math.fsum(flat[:, j].tolist()) for j in range(flat.shape[1])])
         result.append((sums / total).reshape(stacked.shape[1:]))
     return result
-
-
-@dataclass
-class RoundVerdict:
-    """What was checked for one round and how it came out."""
-
-    round: int
-    updates: int = 0
-    rejected: int = 0  # train replies dropped
-    eval_rejected: int = 0  # evaluate replies not used
-    digests: str = "-"  # "ok" | "N bad" | "-"
-    average: str = "-"  # "ok" | "MISMATCH" | "not mirrored" | "n/a"
-    max_abs_diff: float | None = None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True if nothing in this round failed."""
-        return not self.problems
 
 
 @dataclass
@@ -111,80 +95,36 @@ def _check_envelope(v: RunVerdict, events: list[Event]) -> list[Event]:
     return ordered
 
 
-def _check_round(r: int, events: list[Event], mirrored: bool,
-                 strategy: dict | None = None) -> RoundVerdict:
-    rv = RoundVerdict(round=r)
-    updates = [e for e in events if e.type == "client_update"]
-    rejections = [e for e in events if e.type == "reply_rejected"
-                  and e.payload["phase"] == "train"]
-    eval_rejections = len([e for e in events if e.type == "reply_rejected"]) - len(rejections)
-    aggregated = [e for e in events if e.type == "round_aggregated"]
-    rv.updates, rv.rejected, rv.eval_rejected = len(updates), len(rejections), eval_rejections
-    bad = 0
-    arrays_of: list[tuple[int, int, list[np.ndarray]]] = []
-    nodes = [u.payload["node_id"] for u in updates]
-    if len(set(nodes)) != len(nodes):
-        rv.problems.append("a node has more than one accepted update")
-    for u in updates:
-        try:
-            arrays = decode_arrays(u.payload)
-        except ValueError as exc:
-            rv.problems.append(f"node {u.payload['node_id']}: arrays unreadable ({exc})")
-            continue
-        if arrays is None:
-            continue
-        if array_digest(arrays) != u.payload["digest"]:
-            bad += 1
-            rv.problems.append(f"node {u.payload['node_id']}: update digest mismatch")
-        arrays_of.append((u.payload["node_id"], u.payload["num_examples"], arrays))
-    if len(aggregated) != 1:
-        rv.problems.append(f"{len(aggregated)} round_aggregated events (expected 1)")
-        rv.digests = f"{bad} bad" if bad else "ok"
-        return rv
-    agg = aggregated[0].payload
-    strategy = strategy or {}
+def average_check(mirrored: bool, strategy: dict[str, Any]) -> ValueCheck:
+    """The value check of a plain run: the global model recomputed from the mirrored updates
+    (the weighted average, or the robust rule of `verify_rules`) within TOLERANCE."""
     default_rule = {"fedprox": "fedavg"}.get(str(strategy.get("name")), strategy.get("name"))
-    aggregation = str(agg.get("aggregation", default_rule or "fedavg"))
-    try:
-        global_arrays = decode_arrays(agg)
-    except ValueError as exc:
-        rv.problems.append(f"global arrays unreadable ({exc})")
-        global_arrays = None
-    if global_arrays is None or array_digest(global_arrays) != agg["digest"]:
-        bad += 1
-        rv.problems.append("global model digest mismatch")
-    rv.digests = f"{bad} bad" if bad else "ok"
-    if sorted(agg["participants"]) != sorted(nodes):
-        rv.problems.append(f"participants {agg['participants']} != updates from {sorted(nodes)}")
-    if agg["rejected"] != len(rejections):
-        rv.problems.append(f"rejected={agg['rejected']} but {len(rejections)} train rejections")
-    if agg["evaluate_rejected"] != eval_rejections:
-        rv.problems.append(f"evaluate_rejected={agg['evaluate_rejected']} but "
-                           f"{eval_rejections} evaluate rejections")
-    if agg["num_examples"] != sum(u.payload["num_examples"] for u in updates):
-        rv.problems.append("num_examples differs from the sum over the updates")
-    if not updates:
-        rv.average = "n/a"
-    elif aggregation not in WEIGHTED + ROBUST:
-        rv.average = f"not checked ({aggregation})"
-    elif len(arrays_of) < len(updates):
-        rv.average = "not mirrored" if not mirrored or not arrays_of else "MISSING"
-        if arrays_of:
-            rv.problems.append("some client updates carry values, some do not")
-    elif global_arrays is not None:
-        try:
-            expected = (weighted_average(arrays_of) if aggregation in WEIGHTED
-                        else expected_global(aggregation, strategy, arrays_of))
-            rv.max_abs_diff = max(float(np.max(np.abs(x - y), initial=0.0))
-                                  for x, y in zip(expected, global_arrays, strict=True))
-            rv.average = "ok" if rv.max_abs_diff <= TOLERANCE else "MISMATCH"
-        except ValueError as exc:  # shapes differ, or no examples
-            rv.average, rv.max_abs_diff = "MISMATCH", float("inf")
-            rv.problems.append(f"cannot average: {exc}")
-        if rv.average == "MISMATCH" and rv.max_abs_diff != float("inf"):
-            rule = "weighted average" if aggregation in WEIGHTED else aggregation
-            rv.problems.append(f"global model != {rule} (max|diff|={rv.max_abs_diff:.3g})")
-    return rv
+
+    def check(rv: RoundVerdict, round_: RoundEvents) -> None:
+        aggregation = str(round_.aggregate.get("aggregation", default_rule or "fedavg"))
+        if not round_.updates:
+            rv.average = "n/a"
+        elif aggregation not in WEIGHTED + ROBUST:
+            rv.average = f"not checked ({aggregation})"
+        elif len(round_.mirrored) < len(round_.updates):
+            rv.average = "not mirrored" if not mirrored or not round_.mirrored else "MISSING"
+            if round_.mirrored:
+                rv.problems.append("some client updates carry values, some do not")
+        elif round_.global_arrays is not None:
+            try:
+                expected = (weighted_average(round_.mirrored) if aggregation in WEIGHTED
+                            else expected_global(aggregation, strategy, round_.mirrored))
+                rv.max_abs_diff = max(float(np.max(np.abs(x - y), initial=0.0)) for x, y
+                                      in zip(expected, round_.global_arrays, strict=True))
+                rv.average = "ok" if rv.max_abs_diff <= TOLERANCE else "MISMATCH"
+            except ValueError as exc:  # shapes differ, or no examples
+                rv.average, rv.max_abs_diff = "MISMATCH", float("inf")
+                rv.problems.append(f"cannot average: {exc}")
+            if rv.average == "MISMATCH" and rv.max_abs_diff != float("inf"):
+                rule = "weighted average" if aggregation in WEIGHTED else aggregation
+                rv.problems.append(f"global model != {rule} (max|diff|={rv.max_abs_diff:.3g})")
+
+    return check
 
 
 def verify_events(events: list[Event], run_id: str | None = None,
@@ -201,9 +141,8 @@ def verify_events(events: list[Event], run_id: str | None = None,
     config = started.payload.get("config") if started else None
     strategy = config.get("strategy") if isinstance(config, dict) else None
     strategy = strategy if isinstance(strategy, dict) else {}
-    from kafka_bridge.verify_private import PrivateAudit
-
     private = PrivateAudit.from_started(started)  # privacy=dp / secure=secagg: other checks
+    check_values = private.check_values if private else average_check(mirrored, strategy)
     per_round: dict[int, list[Event]] = defaultdict(list)
     for e in ordered:
         if e.round is not None:
@@ -217,8 +156,8 @@ def verify_events(events: list[Event], run_id: str | None = None,
                 v.notes.append(f"round {r} ended without an aggregation (no accepted update)")
                 continue
         try:
-            v.rounds.append(private.check_round(r, group) if private
-                            else _check_round(r, group, mirrored, strategy))
+            v.rounds.append(check_round(r, group, check_values,
+                                        sums_only=private is not None and private.secure))
         except Exception as exc:  # noqa: BLE001 - adversarial input must not crash the audit
             v.rounds.append(RoundVerdict(round=r, problems=[f"cannot check: {exc!r}"]))
     if private is not None:

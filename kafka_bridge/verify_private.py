@@ -1,7 +1,8 @@
 """Audit of DP and secure-aggregation runs: what can still be checked when FedAvg cannot be redone.
 
 - `privacy=dp`: the global model holds secret Gaussian noise, so the weighted average cannot be
-  recomputed. Checked instead, per round: seq/digests/counts as for FedAvg; every mirrored
+  recomputed. Checked instead, per round: seq/digests/counts as for FedAvg
+  (`round_checks.check_round`, which calls `PrivateAudit.check_values`); every mirrored
   update's delta from the previous global has L2 norm <= S; the residual
   (global - previous) * q*N - Σ clipped deltas is Gaussian noise of the declared scale z*S
   (χ² test on its squared norm, two-sided at 1e-9); ε is monotone and equals dp-accounting's
@@ -20,8 +21,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2
 
-from kafka_bridge.events import Event, array_digest, decode_arrays
-from kafka_bridge.verify import RoundVerdict
+from kafka_bridge.events import Event
+from kafka_bridge.round_checks import RoundEvents, RoundVerdict
 
 CLIP_SLACK = 1e-9
 NOISE_ALPHA = 1e-9  # two-sided level of the χ² noise check
@@ -60,63 +61,37 @@ class PrivateAudit:
                                              "aggregation: ε only)"))
         return audit
 
-    def check_round(self, r: int, events: list[Event]) -> RoundVerdict:
-        """The verdict of one round (rounds must be checked in increasing order)."""
-        rv = RoundVerdict(round=r)
-        updates = [e for e in events if e.type == "client_update"]
-        rejections = [e for e in events if e.type == "reply_rejected"
-                      and e.payload["phase"] == "train"]
-        aggregated = [e for e in events if e.type == "round_aggregated"]
-        rv.rejected = len(rejections)
-        rv.eval_rejected = len([e for e in events if e.type == "reply_rejected"]) - rv.rejected
-        if len(aggregated) != 1:
-            rv.problems.append(f"{len(aggregated)} round_aggregated events (expected 1)")
-            return rv
-        agg = aggregated[0].payload
-        global_arrays = decode_arrays(agg)
-        if global_arrays is None or array_digest(global_arrays) != agg["digest"]:
-            rv.problems.append("global model digest mismatch")
-        if agg["rejected"] != rv.rejected:
-            rv.problems.append(f"rejected={agg['rejected']} but {rv.rejected} train rejections")
+    def check_values(self, rv: RoundVerdict, round_: RoundEvents) -> None:
+        """The value check of `round_checks.check_round` for this run (rounds must be checked
+        in increasing order: each round's noise is measured against the previous global)."""
         if self.secure:
-            rv.updates = len(agg["participants"])
+            rv.updates = len(round_.aggregate["participants"])
             rv.average = "sum only (secure)"
-            if updates:
-                rv.problems.append(f"{len(updates)} client_update event(s) in a secure-"
+            if round_.updates:
+                rv.problems.append(f"{len(round_.updates)} client_update event(s) in a secure-"
                                    "aggregation run: per-client updates must never be mirrored")
         else:
-            rv.updates = len(updates)
-            self._check_dp_updates(rv, agg, updates, global_arrays)
-        rv.digests = "bad" if any("digest" in p for p in rv.problems) else "ok"
+            self._check_dp_updates(rv, round_)
         if self.dp is not None:
-            self._check_epsilon(rv, agg)
-        if global_arrays is not None:
-            self.previous = global_arrays
-        return rv
+            self._check_epsilon(rv, round_.aggregate)
+        if round_.global_arrays is not None:
+            self.previous = round_.global_arrays
 
-    def _check_dp_updates(self, rv: RoundVerdict, agg: dict[str, Any], updates: list[Event],
-                          global_arrays: list[np.ndarray] | None) -> None:
-        nodes = sorted(u.payload["node_id"] for u in updates)
-        if sorted(agg["participants"]) != nodes:
-            rv.problems.append(f"participants {agg['participants']} != updates from {nodes}")
-        if agg["num_examples"] != sum(u.payload["num_examples"] for u in updates):
-            rv.problems.append("num_examples differs from the sum over the updates")
-        info = agg.get("privacy") or {}
-        arrays = [decode_arrays(u.payload) for u in updates]
-        if any(a is None for a in arrays) or global_arrays is None:
+    def _check_dp_updates(self, rv: RoundVerdict, round_: RoundEvents) -> None:
+        global_arrays = round_.global_arrays
+        if len(round_.mirrored) < len(round_.updates) or global_arrays is None:
             rv.average = "not mirrored"
             return
+        info = round_.aggregate.get("privacy") or {}
         previous = self.previous or [np.zeros_like(a) for a in global_arrays]
-        bound = float(info.get("clipping_norm", self.dp.get("clipping_norm", 0.0)))
+        bound = float(info.get("clipping_norm", (self.dp or {}).get("clipping_norm", 0.0)))
         deltas = []
-        for u, a in zip(updates, arrays, strict=True):
-            delta = [x - p for x, p in zip(a, previous, strict=True)]
+        for node_id, _, arrays in round_.mirrored:
+            delta = [x - p for x, p in zip(arrays, previous, strict=True)]
             norm = math.sqrt(sum(float(np.sum(d * d)) for d in delta))
             if norm > bound * (1 + CLIP_SLACK):
-                rv.problems.append(f"node {u.payload['node_id']}: update norm {norm:.6g} > "
+                rv.problems.append(f"node {node_id}: update norm {norm:.6g} > "
                                    f"clipping norm {bound:.6g}")
-            if array_digest(a) != u.payload["digest"]:
-                rv.problems.append(f"node {u.payload['node_id']}: update digest mismatch")
             deltas.append(delta)
         denominator = float(info.get("denominator", 0.0))
         residual = [(g - p) * denominator - sum((d[i] for d in deltas), np.zeros_like(p))

@@ -52,14 +52,15 @@ def base_overrides(args: argparse.Namespace) -> list[str]:
 
 def run_once(overrides: list[str], bridge: dict[str, str] | None) -> dict[str, float]:
     """One federation via run_job; bridge None = bridge=off. Timings and delivery counts."""
-    from fedchurn.observers import build_observers
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
+    from kafka_bridge.mirror_setup import build_observers
 
     extra = ["bridge=off"] if bridge is None else [
         "bridge=kafka", *(f"bridge.{k}={v}" for k, v in bridge.items())]
     cfg = compose_config([*overrides, *extra], output_dir=None)
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    observers = [TimedBridge(o) for o in build_observers(cfg, run_id)]  # as the CLI builds
+    observers = [TimedBridge(o) for o in build_observers(cfg.get("bridge"))]  # as the CLI builds
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         results = run_job(cfg, run_id=run_id, output_dir=None, observers=observers)

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fedchurn.simulate import compose_config, run_job  # noqa: E402
+from fedchurn.config import compose_config  # noqa: E402
+from fedchurn.simulate import run_job  # noqa: E402
 
 TELCO = ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
 EPSILONS = (0.5, 1.0, 2.0, 4.0, 8.0, math.inf)

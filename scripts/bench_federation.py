@@ -39,7 +39,8 @@ def telco_overrides(engine: str, clients: int, rounds: int, *extra: str) -> list
 
 def quiet_run(overrides: list[str], output_dir: Path | None = None) -> dict:
     """run_job with its console output swallowed."""
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
 
     cfg = compose_config(overrides, output_dir=output_dir)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -131,7 +132,8 @@ def plain_loop(clients: int, rounds: int, started: float) -> dict:
     from churn.model import predict_proba, zero_params
     from churn.site_data import load_experiment
     from clients.local_training import effective_c, train_locally
-    from fedchurn.simulate import client_settings, compose_config
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import client_settings
     from strategy.aggregation import weighted_average
 
     cfg = compose_config(telco_overrides("inprocess", clients, rounds))

@@ -47,7 +47,8 @@ THRESHOLD = 0.002
 
 def run_cell(strategy: list[str], partition: list[str], clients: int, rounds: int) -> dict:
     """One federation; its final gap, first round within THRESHOLD and wall time."""
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
 
     cfg = compose_config(["engine=inprocess", "data=telco", f"data.path={TELCO}", "seed=42",
                           f"num_clients={clients}", f"num_rounds={rounds}", *partition,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,16 +74,23 @@ def build_server_app(plan: ServerPlan, observers: Sequence[RoundObserver] = (),
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        hub = ObserverHub(observers)
-        try:
-            run_federation(grid, plan, hub, outcome)
-        except Exception as ex:
-            hub.run_failed(f"{type(ex).__name__}: {ex}")
-            raise
-        finally:
-            outcome.observer_failures = hub.failures
+        run_observed(grid, lambda: plan, observers, outcome)
 
     return app
+
+
+def run_observed(grid: Grid, make_plan: Callable[[], ServerPlan],
+                 observers: Sequence[RoundObserver], outcome: ServerOutcome) -> None:
+    """Build the plan and run it; any failure (also while building the plan) reaches every
+    observer as `run_failed` and is re-raised. Observer failures end up in `outcome`."""
+    hub = ObserverHub(observers)
+    try:
+        run_federation(grid, make_plan(), hub, outcome)
+    except Exception as ex:
+        hub.run_failed(f"{type(ex).__name__}: {ex}")
+        raise
+    finally:
+        outcome.observer_failures = hub.failures
 
 
 def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: ServerOutcome) -> None:

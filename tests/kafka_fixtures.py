@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kafka_bridge._proc import free_port
 from kafka_bridge.broker import HOST, LocalBroker
+from kafka_bridge.processes import free_port
 
 
 class KafkaBrokerHandle:

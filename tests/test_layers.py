@@ -22,7 +22,7 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_tree_keeps_the_one_way_stack() -> None:
     result = _lint(REPO)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "2 kept, 0 broken" in result.stdout
 
 
 def _copy_tree(tmp_path: Path) -> Path:
@@ -41,6 +41,15 @@ def test_an_upward_import_from_the_task_breaks_the_contract(tmp_path: Path) -> N
     assert result.returncode == 1, result.stdout
     assert "BROKEN" in result.stdout
     assert "churn.model -> strategy.fedavg" in result.stdout
+
+
+def test_the_private_audit_may_not_import_the_run_audit(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path)
+    private = root / "kafka_bridge" / "verify_private.py"
+    private.write_text(private.read_text() + "\nimport kafka_bridge.verify  # noqa: E402,F401\n")
+    result = _lint(root)
+    assert result.returncode == 1, result.stdout
+    assert "kafka_bridge.verify_private -> kafka_bridge.verify" in result.stdout
 
 
 def test_siblings_may_not_import_each_other(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def render(store: MonitorStore) -> None:
     groups = group_sweeps(store.runs)
     if not groups:
         st.info("No Hydra multirun sweeps on the topics yet (job run ids look like "
-                "`<sweepdir>_<job>_n<clients>`, e.g. from `python -m fedchurn.simulate -m "
+                "`<sweepdir>_<job>_n<clients>`, e.g. from `fedchurn simulate -m "
                 "num_clients=2,4,8 bridge=kafka ...`).")
         return
     sweep = st.selectbox("sweep", list(groups), key="sweep_picker",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from churn.datasets import load_dataset
-from churn.loading import DataError, load_csv
+from churn.loading import DataError, load_csv, read_table
 from churn.schema import TELCO_SCHEMA, schema_from_config
 
 
@@ -21,7 +21,7 @@ def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "churn.csv") -> Path
 
 @pytest.fixture()
 def telco_frame(telco_csv: Path) -> pd.DataFrame:
-    return pd.read_csv(telco_csv, dtype=str, keep_default_na=False).head(200)
+    return read_table(telco_csv).head(200)
 
 
 def test_telco_file_loads_with_known_properties(telco_csv: Path) -> None:
@@ -47,6 +47,17 @@ def test_empty_file_is_named(tmp_path: Path) -> None:
     path.write_text("\n")
     with pytest.raises(DataError, match="empty.csv: the file is empty"):
         load_csv(path, TELCO_SCHEMA)
+
+
+def test_cells_stay_text_and_an_unreadable_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "cells.csv"
+    path.write_text("id,charges,label\nNA,,007\n")
+    frame = read_table(path)
+    assert frame.to_dict("records") == [{"id": "NA", "charges": "", "label": "007"}]
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("id,city\n1,M\xfcnchen\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin1.csv: not a readable CSV"):
+        read_table(latin1)
 
 
 def test_header_only_file(tmp_path: Path, telco_frame: pd.DataFrame) -> None:

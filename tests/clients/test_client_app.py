@@ -9,7 +9,8 @@ import cloudpickle
 
 from churn.site_data import ClientSettings, load_experiment, load_node_data
 from clients.client_app import build_client_app
-from fedchurn.simulate import client_settings, compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import client_settings, run_job
 
 
 def _settings(**changes: object) -> ClientSettings:

@@ -11,7 +11,8 @@ from flwr.clientapp import ClientApp
 
 from clients.local_training import train_locally
 from clients.proximal import proximal_objective, train_proximal
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from tests.client_wrappers import intercept_train
 
 

@@ -6,14 +6,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from kafka_bridge._proc import free_port
-from tests.dashboard.publish import APP, REPO_ROOT
+from deploy.dashboard_server import streamlit_command
+from kafka_bridge.processes import free_port
+from tests.dashboard.publish import REPO_ROOT
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO_ROOT / ".artifacts" / "screenshots"
@@ -29,10 +29,8 @@ class StreamlitServer:
                "FEDCHURN_DASHBOARD_REFRESH_S": str(refresh_s)}
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            streamlit_command(self.port), cwd=REPO_ROOT, env=env, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)
 
     def healthy(self) -> bool:
         """True once the server answers its health check (raises if it died)."""

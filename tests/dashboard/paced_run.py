@@ -49,13 +49,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-wait", type=float, default=90.0)
     args = parser.parse_args()
-    from fedchurn.simulate import build_configured_observers, compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
+    from kafka_bridge.mirror_setup import build_observers
 
     out = Path(args.out)
     overrides = ["engine=inprocess", "data.num_rows=1500", "num_clients=3", f"num_rounds={args.rounds}",
                  *bridge_overrides(args.bootstrap, args.prefix, out / "spool")]
     cfg = compose_config(overrides, output_dir=out / args.run_id)
-    observers = [*build_configured_observers(cfg, args.run_id), Gate(out, args.max_wait)]
+    observers = [*build_observers(cfg.get("bridge")), Gate(out, args.max_wait)]
     run_job(cfg, run_id=args.run_id, output_dir=out / args.run_id, overrides=overrides,
             observers=observers)
 

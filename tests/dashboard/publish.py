@@ -28,7 +28,8 @@ def bridge_overrides(bootstrap: str, prefix: str, spool: Path) -> list[str]:
 def real_run(bootstrap: str, prefix: str, run_id: str, out: Path, *, num_clients: int = 3,
              num_rounds: int = 3) -> dict:
     """A real federated run (in-process Flower engine) mirrored through the Kafka bridge."""
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
 
     overrides = ["engine=inprocess", "data.num_rows=1500", f"num_clients={num_clients}",
                  f"num_rounds={num_rounds}", *bridge_overrides(bootstrap, prefix, out / "spool")]

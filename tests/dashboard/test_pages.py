@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kafka_bridge._proc import free_port
+from kafka_bridge.processes import free_port
 from tests.dashboard.publish import (
     APP,
     chart_data,

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from deploy.local import DeployOptions, deploy
-from deploy.procs import free_port
-from fedchurn.split_sites import compose_config, split_sites
+from fedchurn.config import compose_config
+from fedchurn.split_sites import split_sites
 from kafka_bridge.audit_cli import main as audit_main
+from kafka_bridge.processes import free_port
 from kafka_bridge.reader import EventReader
 from kafka_bridge.verify import verify_events
 
@@ -20,7 +21,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.flower]
 @pytest.fixture(scope="module")
 def site_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sites")
-    split_sites(compose_config(["data=synthetic", "data.num_rows=900", "partition=iid"], None, 3), out)
+    split_sites(compose_config(["data=synthetic", "data.num_rows=900", "partition=iid",
+                                "num_clients=3"]), out)
     return out
 
 

@@ -1,4 +1,4 @@
-"""The deployment ServerApp's plan and Kafka settings come from the run config (and env)."""
+"""The deployment ServerApp's plan comes from the run config."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.server_app import bridge_config, server_plan
-from fedchurn.split_sites import compose_config, split_sites
+from deploy.server_app import server_plan
+from fedchurn.config import compose_config
+from fedchurn.split_sites import split_sites
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,24 +19,8 @@ def app_defaults() -> dict:
         return tomllib.load(file)["tool"]["flwr"]["app"]["config"]
 
 
-def test_kafka_settings_from_run_config_then_env() -> None:
-    cfg = app_defaults()
-    assert bridge_config(cfg, {}) is None  # no bootstrap anywhere: no mirror
-    env = {"FEDCHURN_KAFKA_BOOTSTRAP": "kafka:19092", "FEDCHURN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-           "FEDCHURN_KAFKA_SASL_MECHANISM": "PLAIN", "FEDCHURN_KAFKA_SASL_USERNAME": "fed",
-           "FEDCHURN_KAFKA_SASL_PASSWORD": "s3cret"}
-    bridge = bridge_config(cfg, env)
-    assert bridge["bootstrap_servers"] == ["kafka:19092"]
-    assert bridge["security_protocol"] == "SASL_SSL" and bridge["sasl_plain_password"] == "s3cret"
-    override = bridge_config({**cfg, "kafka-bootstrap": "a:1, b:2"}, env)
-    assert override["bootstrap_servers"] == ["a:1", "b:2"]
-    from kafka_bridge.config import BridgeConfig
-
-    BridgeConfig.from_dict(bridge)  # every key is one the bridge knows
-
-
 def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
-    manifest = split_sites(compose_config(["data=synthetic", "data.num_rows=300"], None, 3), tmp_path)
+    manifest = split_sites(compose_config(["data=synthetic", "data.num_rows=300", "num_clients=3"]), tmp_path)
     cfg = {**app_defaults(), "test-path": str(tmp_path / "test.csv"), "num-server-rounds": 4,
            "min-available-nodes": 3, "run-name": "r1"}
     plan = server_plan(cfg, 123)

@@ -15,9 +15,10 @@ import pytest
 
 from churn.datasets import load_dataset
 from churn.model import predict_proba
+from fedchurn.config import compose_config
 from fedchurn.score import main as score_main
 from fedchurn.score import score_csv
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.simulate import run_job
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["data.num_rows=1500", "num_clients=3", "num_rounds=3"]

@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 
 from churn.experiment import prepare_experiment
-from churn.loading import load_csv
+from churn.loading import load_csv, read_table
 from churn.schema import TELCO_SCHEMA
-from fedchurn.split_sites import compose_config, main, split_sites
+from fedchurn.config import compose_config
+from fedchurn.split_sites import main, split_sites
 
 
 def test_synthetic_split_matches_the_simulation_partitions(tmp_path: Path) -> None:
     cfg = compose_config(["data=synthetic", "data.num_rows=600", "partition=dirichlet",
-                          "partition.alpha=0.5", "seed=7"], None, 3)
+                          "partition.alpha=0.5", "seed=7", "num_clients=3"])
     manifest = split_sites(cfg, tmp_path)
     experiment = prepare_experiment(cfg)
     sizes = [len(pd.read_csv(tmp_path / f"site-{i}.csv")) for i in range(3)]
@@ -33,10 +34,8 @@ def test_telco_csv_keeps_original_rows_and_column_partition(tmp_path: Path, telc
     main(["--csv", str(telco_csv), "--out", str(tmp_path), "--sites", "3", "partition=column",
           "partition.column=Contract"])
     assert "test.csv" in capsys.readouterr().out
-    original = pd.read_csv(telco_csv, dtype=str, keep_default_na=False)
-    files = [pd.read_csv(tmp_path / f"site-{i}.csv", dtype=str, keep_default_na=False)
-             for i in range(3)] + [pd.read_csv(tmp_path / "test.csv", dtype=str,
-                                               keep_default_na=False)]
+    original = read_table(telco_csv)
+    files = [read_table(tmp_path / f"{name}.csv") for name in ("site-0", "site-1", "site-2", "test")]
     combined = pd.concat(files).sort_values("customerID").reset_index(drop=True)
     assert combined.equals(original.sort_values("customerID").reset_index(drop=True))
     assert [f["Contract"].nunique() for f in files[:3]] == [1, 1, 1]

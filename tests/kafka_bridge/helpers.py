@@ -8,12 +8,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kafka_bridge._proc import free_port
 from kafka_bridge.events import Event, dumps
 from kafka_bridge.jsonl import read_jsonl
 from kafka_bridge.observer import KafkaObserver
+from kafka_bridge.processes import free_port
 from kafka_bridge.spool import EVENTS_FILE
-from kafka_bridge.synthetic import play, synthetic_run
+from kafka_bridge.synthetic import every_event_kind, play, synthetic_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,9 +38,10 @@ def run_synthetic(spool: Path, bootstrap: str, prefix: str, *, rounds: int = 3,
                   clients: int = 4, seed: int = 0, **extra: Any) -> tuple[str, KafkaObserver]:
     """Play a synthetic consistent run through a KafkaObserver; returns (run_id, observer)."""
     observer = KafkaObserver(observer_config(spool, bootstrap, prefix, **extra))
-    info, records = synthetic_run(rounds=rounds, clients=clients, seed=seed)
-    play(observer, info, records)
-    return info.run_id, observer
+    run = synthetic_run(num_rounds=rounds, num_clients=clients, seed=seed,
+                        **every_event_kind(clients))
+    play(observer, run)
+    return run.info.run_id, observer
 
 
 def spooled_events(spool: Path) -> list[Event]:

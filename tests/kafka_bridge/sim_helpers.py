@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
-from fedchurn.observers import build_observers
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.events import Event
+from kafka_bridge.mirror_setup import build_observers
 from kafka_bridge.observer import KafkaObserver
 
 SMALL = ("engine=inprocess", "data.num_rows=1500", "num_clients=3")
@@ -65,12 +66,12 @@ def simulate(out: Path, overrides: Sequence[str],
              extra_observers: Sequence[RoundObserver] = ()) -> tuple[dict, TimedObserver, str]:
     """One real federated run with the bridge its overrides configure.
 
-    The bridge observer is built by `fedchurn.observers.build_observers` (as the CLI does) and
+    The bridge observer is built by `kafka_bridge.mirror_setup.build_observers` (as the CLI does) and
     wrapped in a TimedObserver that runs first. Returns (results, timed bridge, run_id).
     """
     run_id = f"sim-{uuid.uuid4().hex[:12]}"
     cfg = compose_config(list(overrides), output_dir=out)
-    bridges = build_observers(cfg, run_id)
+    bridges = build_observers(cfg.get("bridge"))
     assert len(bridges) == 1 and isinstance(bridges[0], KafkaObserver), bridges
     timed = TimedObserver(bridges[0])
     results = run_job(cfg, run_id=run_id, output_dir=out, overrides=list(overrides),
@@ -95,7 +96,7 @@ def assert_mirrors_run(events: list[Event], results: dict, clients: int) -> None
 
 
 def verdict_rows(out: str) -> dict[int, str]:
-    """{round: table row} from `python -m fedchurn.audit verify` output."""
+    """{round: table row} from `fedchurn audit verify` output."""
     rows = {}
     for line in out.splitlines():
         m = ROW.match(line)

@@ -1,4 +1,4 @@
-"""`python -m fedchurn.audit` against the real broker: pass, tampering, gaps, digest-only runs."""
+"""`fedchurn audit` against the real broker: pass, tampering, gaps, digest-only runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.kafka
 
 def _audit(kafka, prefix, *args):
     """The real entry point in a subprocess (exit code as the shell sees it)."""
-    return cli("fedchurn.audit", *args, "--bootstrap", kafka.bootstrap, "--topic-prefix", prefix)
+    return cli("fedchurn", "audit", *args, "--bootstrap", kafka.bootstrap, "--topic-prefix", prefix)
 
 
 def _audit_here(kafka, prefix, capsys, *args):
@@ -54,7 +54,7 @@ def test_exported_file_with_gap_fails(running_kafka, tmp_path, capsys):
     assert len(lines) == 14
     assert audit_main(["verify", "--events", str(out)]) == 0
     out.write_bytes(b"\n".join(lines[:7] + lines[8:]) + b"\n")
-    gap = cli("fedchurn.audit", "verify", "--events", str(out))
+    gap = cli("fedchurn", "audit", "verify", "--events", str(out))
     assert gap.returncode == 1 and "seq gap: 1 missing (7)" in gap.stdout
 
 

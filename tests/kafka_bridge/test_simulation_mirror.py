@@ -43,7 +43,7 @@ def test_real_run_verifies_and_a_tampered_round_is_named(running_kafka, tmp_path
     assert np.array_equal(np.asarray(last["coef"]), model.coef_)
     assert np.array_equal(np.asarray(last["intercept"]), model.intercept_)
 
-    ok = cli("fedchurn.audit", "verify", "--run", run_id, "--bootstrap",
+    ok = cli("fedchurn", "audit", "verify", "--run", run_id, "--bootstrap",
              running_kafka.bootstrap, "--topic-prefix", prefix)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert_verify_passes(ok.stdout, rounds=3)
@@ -66,7 +66,7 @@ def test_real_run_verifies_and_a_tampered_round_is_named(running_kafka, tmp_path
     forged = tmp_path / "forged.jsonl"
     forged.write_bytes(b"\n".join(lines) + b"\n")
 
-    bad = cli("fedchurn.audit", "verify", "--events", str(forged))
+    bad = cli("fedchurn", "audit", "verify", "--events", str(forged))
     assert bad.returncode == 1, bad.stdout + bad.stderr
     rows = verdict_rows(bad.stdout)
     assert sorted(rows) == [1, 2, 3], bad.stdout

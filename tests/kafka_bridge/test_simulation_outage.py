@@ -111,7 +111,7 @@ def test_broker_stopped_mid_run_and_restarted(running_kafka, tmp_path, capsys):
             running_kafka.start()
     assert not script.errors, script.errors
     # the broker restarted from the (now finished) helper thread is still up: its death signal
-    # is tied to a thread that lives as long as this process (kafka_bridge._proc)
+    # is tied to a thread that lives as long as this process (kafka_bridge.processes)
     assert restarted_survives_its_thread
     n = expected_events(rounds, CLIENTS)
     # the outage really split the run: rounds 1-2 were on Kafka before, rounds 3-4 ran without it

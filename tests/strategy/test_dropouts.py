@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from clients.behaviour import ClientBehaviour
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from tests.strategy.recorder import Recorder
 
 SMALL = ["data.num_rows=900", "num_clients=6", "num_rounds=3", "client.dropout_rate=0.4"]

@@ -10,7 +10,8 @@ import pytest
 from flwr.app import ArrayRecord, Context, Message, MetricRecord
 from flwr.clientapp import ClientApp
 
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from strategy.aggregation import weighted_average
 from tests.client_wrappers import intercept_train
 from tests.strategy.recorder import Recorder

@@ -15,7 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from churn.metrics import binary_metrics
 from churn.site_data import load_experiment
 from clients.newton_payload import newton_payload
-from fedchurn.simulate import client_settings, compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import client_settings, run_job
 from strategy.newton import exact_sum, newton_payload_problem
 from tests.client_wrappers import intercept_train
 from tests.strategy.recorder import Recorder

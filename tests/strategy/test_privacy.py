@@ -13,7 +13,8 @@ from dp_accounting.privacy_accountant import NeighboringRelation
 
 from churn.privacy_accounting import calibrate_noise, epsilon_after
 from churn.rounds import RoundObserver, RoundRecord
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.events import array_digest, make_event
 from kafka_bridge.reader import EventReader

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from churn.rounds import ClientUpdate
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.verify_rules import expected_global
 from strategy.factory import StrategyContext, build_strategy, strategy_names
 from tests.strategy.recorder import Recorder

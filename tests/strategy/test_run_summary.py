@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 
 
 class SummaryCatcher:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedchurn.simulate import compose_config, public_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import public_config, run_job
 from tests.strategy.recorder import Recorder
 
 

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from churn import secure_protocol as W
 from churn.rounds import RoundRecord
 from clients import secure as S
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.events import make_event
 from kafka_bridge.reader import EventReader

@@ -1,4 +1,4 @@
-"""Process, port and file-lock helpers for the local broker and the spool."""
+"""Process, port and file-lock helpers: the local broker, the spool, deploy/ and the tests use these."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import psutil
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +66,12 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port(host: str, exclude: set[int] | None = None) -> int:
+def free_port(host: str = "127.0.0.1", exclude: set[int] | None = None) -> int:
     """A port the kernel reports free on host (not in `exclude`)."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((host, 0))
-            port = sock.getsockname()[1]
+            port = int(sock.getsockname()[1])
         if port not in (exclude or set()):
             return port
 
@@ -77,16 +79,52 @@ def free_port(host: str, exclude: set[int] | None = None) -> int:
 def pid_alive(pid: int) -> bool:
     """True if a process with this pid exists and is not a zombie."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
+
+
+def any_alive(pids: set[int]) -> bool:
+    """True while any of `pids` is a live (non-zombie) process."""
+    return any(pid_alive(pid) for pid in pids)
+
+
+def descendants(pid: int) -> set[int]:
+    """Pids of every live descendant of `pid` (children of children too)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any non-zombie process is in process group `pgid`."""
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(proc.pid) == pgid:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Send `sig` to a process group; a group already gone is fine."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def signal_pids(pids: set[int], sig: int) -> None:
+    """Send `sig` to each pid; processes already gone are fine."""
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def wait_pid_exit(pid: int, timeout: float, proc: subprocess.Popen | None = None) -> bool:
@@ -126,7 +164,10 @@ def parent_death_signal() -> None:
     """
     import ctypes
 
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: the child outlives a killed parent
+        pass
 
 
 _spawner: ThreadPoolExecutor | None = None
