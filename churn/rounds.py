@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+
+def unique_run_id(name: str, suffix: str | None = None) -> str:
+    """`<name>-<6 hex>`: still names the run directory, but a rerun into the same directory
+    gets its own id (two runs under one id broke the audit of both). Make it ONCE per run."""
+    return f"{name}-{suffix or secrets.token_hex(3)}"
 
 
 @dataclass

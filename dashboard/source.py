@@ -32,13 +32,20 @@ class ReceivedEvent:
         return (self.read_at - self.published_at).total_seconds()
 
 
+def _kafka_time(timestamp_ms: int | None) -> datetime | None:
+    """A record's Kafka timestamp as UTC, None when absent or out of range (any writer may set
+    it: a year-30000 stamp must not stop the feed)."""
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else None
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 class TrackingReader(EventReader):
     """`EventReader` whose `poll_received()` also reports each record's transport metadata."""
 
     def __init__(self, settings: MonitorSettings) -> None:
-        connect_ms = int(settings.connect_timeout_seconds * 1000)
-        super().__init__(settings.bootstrap_servers, settings.topic_prefix, include_updates=True,
-                         config={"client_options": {"bootstrap_timeout_ms": connect_ms}},
+        super().__init__(include_updates=True, config=settings.bridge_config(),
                          timeout_s=settings.catch_up_timeout_seconds)
 
     def poll_received(self) -> list[ReceivedEvent]:
@@ -53,8 +60,7 @@ class TrackingReader(EventReader):
                                           len(event.to_bytes()), created)
             else:
                 topic, size = facts.topic, facts.size_bytes
-                published = (datetime.fromtimestamp(facts.timestamp_ms / 1000, UTC)
-                             if facts.timestamp_ms else created)
+                published = _kafka_time(facts.timestamp_ms) or created
             received.append(ReceivedEvent(event, topic, size, created, published, read_at))
         return received
 

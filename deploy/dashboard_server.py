@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from kafka_bridge.config import ENV_VARS
 from kafka_bridge.processes import pid_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -43,9 +44,9 @@ def start_dashboard(port: int, bootstrap: str, topic_prefix: str | None = None,
     url = f"http://localhost:{port}"
     if pid_file.exists() and pid_alive(int(pid_file.read_text())) and _healthy(port):
         return url
-    env = {**os.environ, "FEDCHURN_KAFKA_BOOTSTRAP": bootstrap}
+    env = {**os.environ, ENV_VARS["bootstrap_servers"]: bootstrap}
     if topic_prefix:
-        env["FEDCHURN_TOPIC_PREFIX"] = topic_prefix
+        env[ENV_VARS["topic_prefix"]] = topic_prefix
     log = (STATE_DIR / "streamlit.log").open("ab")
     process = subprocess.Popen(
         streamlit_command(port), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="serve the dashboard in the background")
     up.add_argument("--port", type=int, default=8501)
-    up.add_argument("--bootstrap", default=os.environ.get("FEDCHURN_KAFKA_BOOTSTRAP", "localhost:9092"))
+    up.add_argument("--bootstrap", default=os.environ.get(ENV_VARS["bootstrap_servers"], "localhost:9092"))
     up.add_argument("--topic-prefix", default=None)
     sub.add_parser("down", help="stop it")
     args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ import tomli_w
 
 from deploy.dashboard_server import streamlit_command
 from deploy.procs import DeployError, ProcessSet, wait_for_port
-from deploy.submit import parse_entries, run_config_from_manifest
+from deploy.submit import deployment_run_id, parse_entries, run_config_from_manifest
 from deploy.topology import Topology
 from kafka_bridge.processes import free_port, port_free
 
@@ -134,7 +134,8 @@ def deploy(opts: DeployOptions) -> DeployResult:
         cfg_file = state / "run-config.toml"
         cfg_file.write_text(tomli_w.dumps(run_config(opts, manifest, result.bootstrap)))
         result.flower_run_id = topo.cli.run(cfg_file)
-        print(f"run {opts.run_name}: Flower run {result.flower_run_id} submitted", flush=True)
+        result.run_name = deployment_run_id(opts.run_name, int(result.flower_run_id))
+        print(f"run {result.run_name}: Flower run {result.flower_run_id} submitted", flush=True)
         if opts.kill_site is not None and _wait_for_round(topo, procs, result.flower_run_id, opts):
             procs.kill(f"supernode-{opts.kill_site}")
             result.killed_site = opts.kill_site
@@ -147,10 +148,10 @@ def deploy(opts: DeployOptions) -> DeployResult:
         result.round_seconds = [float(r[3]) for r in rounds]
         result.participants = [int(r[1]) for r in rounds]
         if result.bootstrap:
-            result.events, result.audit_ok = audit(result.bootstrap, opts.run_name)
+            result.events, result.audit_ok = audit(result.bootstrap, result.run_name)
         if opts.hold:
             if result.bootstrap:
-                print(f"audit: fedchurn audit verify --run {opts.run_name} "
+                print(f"audit: fedchurn audit verify --run {result.run_name} "
                       f"--bootstrap {result.bootstrap}", flush=True)
             print("topology is up; Ctrl-C stops it", flush=True)
             try:

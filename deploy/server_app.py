@@ -21,6 +21,7 @@ from typing import Any
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
+from deploy.submit import deployment_run_id
 from kafka_bridge.mirror_setup import bridge_config, build_observers
 from strategy import run_plan
 from strategy.console_progress import ConsoleProgress
@@ -31,8 +32,10 @@ log = logging.getLogger(__name__)
 
 def server_plan(run_config: Mapping[str, Any], flower_run_id: int) -> ServerPlan:
     """The ServerPlan a deployment's run config describes; the test set is read from
-    `test-path`, the run is named `run-name` or else after Flower's run id."""
-    return run_plan.server_plan(run_config, default_run_id=f"flwr-{flower_run_id}",
+    `test-path`; the run id is `<run-name>-<Flower run id's last 6 hex>` (a rerun under the same
+    name gets its own id), or `flwr-<Flower run id>` without a name."""
+    run_id = deployment_run_id(str(run_config.get("run-name", "")), flower_run_id)
+    return run_plan.server_plan({**dict(run_config), "run-name": run_id}, default_run_id=run_id,
                                 config={**dict(run_config), "flower-run-id": str(flower_run_id)})
 
 

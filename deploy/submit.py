@@ -26,6 +26,7 @@ from typing import Any
 
 import tomli_w
 
+from churn.rounds import unique_run_id
 from deploy.procs import DeployError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # the working directory, /app in docker/Dockerfile.
 APP_DIR = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
 CONNECTION = "fedchurn"
+
+
+def deployment_run_id(run_name: str, flower_run_id: int) -> str:
+    """`<run-name>-<last 6 hex of Flower's run id>` (a rerun under the same run-name gets its
+    own id; Flower's 64-bit run ids are random), or `flwr-<Flower run id>` without a name.
+    The ServerApp makes it; deploy.local and this module compute the same id to audit the run."""
+    return unique_run_id(run_name, f"{flower_run_id:06x}"[-6:]) if run_name else f"flwr-{flower_run_id}"
 
 
 def run_config_from_manifest(manifest: Mapping[str, Any], *, test_path: str, rounds: int,
@@ -190,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_file = args.home / "run-config.toml"
     config_file.write_text(tomli_w.dumps(config))
     run_id = cli.run(config_file)
+    run_name = deployment_run_id(run_name, int(run_id))  # the id the events carry
     print(f"run {run_name}: Flower run {run_id} submitted", flush=True)
     if not args.wait:
         return 0

@@ -6,12 +6,13 @@ Examples:
       partition=dirichlet partition.alpha=0.5 num_clients=10 num_rounds=5 engine=inprocess
   fedchurn simulate -m num_clients=2,5,10,20      # a sweep, summarised at the end
 
-Each run writes results.json and model.joblib into its Hydra run directory, whose name is
+Each run writes results.json and model.json into its Hydra run directory, whose name is
 the run id (in a sweep: "<sweep dir name>_<job subdir>").
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import resource
@@ -22,9 +23,11 @@ from typing import Any
 
 from flwr.clientapp import ClientApp
 
+from churn.model_artifact import stored_sha256
 from churn.partitioning import format_partition_report
 from churn.provenance import code_version
-from churn.rounds import RoundObserver
+from churn.redaction import redact
+from churn.rounds import RoundObserver, unique_run_id
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
@@ -42,7 +45,7 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
-from kafka_bridge.mirror_setup import build_observers
+from kafka_bridge.mirror_setup import audit_public_keys, build_observers
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
 from strategy.run_plan import server_plan, server_run_config
@@ -122,7 +125,7 @@ def run_job(
     results = {
         "run_id": run_id,
         "engine": engine_cfg["name"],
-        "overrides": list(overrides),
+        "overrides": redact(list(overrides)),
         "config": public_config(cfg),
         "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
                  "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
@@ -140,7 +143,11 @@ def run_job(
                    "rounds_s": [r["seconds"] for r in rounds[1:]],
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
         "model_path": str(outcome.model_path) if outcome.model_path else None,
+        "model_sha256": stored_sha256(outcome.model_path) if outcome.model_path else None,
         "observer_failures": outcome.observer_failures,
+        # the Ed25519 key(s) the Kafka mirror signed this run's events with (`fedchurn audit
+        # verify --public-key`); [] without a mirror
+        "audit_public_keys": audit_public_keys(observers),
     }
     if output_dir is not None:
         write_results(Path(output_dir) / "results.json", results)
@@ -149,31 +156,32 @@ def run_job(
     return results
 
 
-_SECRET_WORDS = ("password", "secret", "token")
-
-
 def public_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The config as results.json and observers see it: secrets (e.g. a Kafka password from
-    the environment) replaced by "***"."""
-    def redact(value: Any, key: str = "") -> Any:
-        if isinstance(value, Mapping):
-            return {k: redact(v, str(k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [redact(v) for v in value]
-        if value is not None and any(word in key.lower() for word in _SECRET_WORDS):
-            return "***"
-        return value
-
-    return redact(cfg)
+    the environment) replaced by "***" (churn.redaction)."""
+    return redact(dict(cfg))
 
 
 def run_id_of(hydra_cfg: Any) -> str:
-    """The run directory's name; in a sweep "<sweep dir name>_<job subdir>" (unique per job)."""
+    """`<run dir name>-<6 hex>`, new for every run (a rerun into the same `hydra.run.dir` gets
+    its own id); in a sweep `<sweep dir name>-<6 hex>_<job subdir>`, the suffix shared by the
+    sweep's jobs (derived from the sweep's multirun.yaml, rewritten by every new sweep)."""
     from hydra.types import RunMode
 
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        return f"{Path(hydra_cfg.sweep.dir).name}_{hydra_cfg.sweep.subdir}"
-    return Path(hydra_cfg.runtime.output_dir).name
+        sweep = Path(hydra_cfg.sweep.dir)
+        return unique_run_id(sweep.name, _sweep_suffix(sweep)) + f"_{hydra_cfg.sweep.subdir}"
+    return unique_run_id(Path(hydra_cfg.runtime.output_dir).name)
+
+
+def _sweep_suffix(sweep_dir: Path) -> str | None:
+    """6 hex from the identity of the multirun.yaml Hydra writes when a sweep starts (None if
+    absent: each job then gets its own random suffix)."""
+    try:
+        stat = (sweep_dir / "multirun.yaml").stat()
+    except OSError:
+        return None
+    return hashlib.sha256(f"{stat.st_ino}:{stat.st_mtime_ns}".encode()).hexdigest()[:6]
 
 
 def main() -> None:

@@ -19,15 +19,24 @@ logger.apache.level = INFO
 """
 
 
-def server_properties(host: str, port: int, controller_port: int, data_dir: Path) -> dict[str, str]:
-    """One combined broker+controller node on loopback, replication 1, explicit topics only."""
-    listeners = f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}"
+LOOPBACK = "127.0.0.1"
+
+
+def server_properties(listen_host: str, port: int, controller_port: int, data_dir: Path,
+                      advertised_host: str | None = None) -> dict[str, str]:
+    """One combined broker+controller node, replication 1, explicit topics only.
+
+    The client listener binds `listen_host` (loopback unless asked otherwise) and is
+    advertised as `advertised_host` (default: `listen_host`); the controller listener only
+    ever binds loopback, as nothing outside this node talks to it.
+    """
+    controller = f"CONTROLLER://{LOOPBACK}:{controller_port}"
     return {
         "process.roles": "broker,controller",
         "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"{host}:{controller_port}",
-        "listeners": listeners,
-        "advertised.listeners": listeners,
+        "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{controller_port}",
+        "listeners": f"PLAINTEXT://{listen_host}:{port},{controller}",
+        "advertised.listeners": f"PLAINTEXT://{advertised_host or listen_host}:{port},{controller}",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",

@@ -28,7 +28,11 @@ def build_parser(prog: str = "fedchurn audit") -> argparse.ArgumentParser:
     p.add_argument("--run", help="run id (optional with --events holding a single run)")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="do not fail a run that has no run_finished/run_failed yet")
+    p.add_argument("--public-key", help="hex Ed25519 key the run must be signed with (from "
+                   "results.json `audit_public_key` or `public-key --key`)")
     _add_source(p, files=True)
+    p = sub.add_parser("public-key", help="print the public key of a deployment's signing key")
+    p.add_argument("--key", required=True, help="the signing key file (signing-key.pem)")
     p = sub.add_parser("list", help="list runs with their status")
     _add_source(p, files=True)
     p = sub.add_parser("export", help="write one run's events to a JSONL file")
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # client noise; failures reported below
+    if args.command == "public-key":
+        return _print_public_key(args.key)
     try:
         runs, malformed = _load(args)
     except Exception as exc:  # noqa: BLE001 - reported as a usage/I-O failure
@@ -76,6 +82,24 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"wrote {write_jsonl(events, args.out)} events to {args.out}")
         return 0
-    verdict = verify_events(events, run_id, allow_incomplete=args.allow_incomplete)
+    verdict = verify_events(events, run_id, allow_incomplete=args.allow_incomplete,
+                            public_key=args.public_key)
     print(format_verdict(verdict))
     return 0 if verdict.ok else 1
+
+
+def _print_public_key(path: str) -> int:
+    """Print the hex public key of an existing signing key file (never creates one)."""
+    from pathlib import Path
+
+    from kafka_bridge.signing import load_or_create_key, public_key_hex
+
+    if not Path(path).is_file():
+        print(f"error: no signing key at {path}", file=sys.stderr)
+        return 2
+    try:
+        print(public_key_hex(load_or_create_key(path)))
+    except ValueError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +51,9 @@ class LocalBroker:
     port: int = DEFAULT_PORT
     heap: tuple[str, str] = ("256m", "512m")
     die_with_parent: bool = False  # tests: the JVM gets SIGTERM if this process dies
+    # Loopback unless asked otherwise: "0.0.0.0" (all interfaces) is advertised as this
+    # machine's name (socket.getfqdn()), a specific address as itself.
+    listen_host: str = HOST
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,23 +102,29 @@ class LocalBroker:
             return None
         return self.bootstrap_file.read_text().strip()
 
+    @property
+    def advertised_host(self) -> str:
+        """The host name clients are given: the bound address, or this machine's name."""
+        return socket.getfqdn() if self.listen_host in ("0.0.0.0", "::", "") else self.listen_host
+
     # -- start ---------------------------------------------------------------------------------
     def _choose_ports(self) -> tuple[int, int]:
         saved = {}
         if self._ports_file().exists():
             saved = json.loads(self._ports_file().read_text())
         port = saved.get("port", self.port)
-        if not port_free(HOST, port):
+        if not port_free(self.listen_host, port):
             if saved:
                 log.warning("saved port %s is taken; the broker gets a new address", port)
-            port = free_port(HOST)
+            port = free_port(self.listen_host)
         cport = saved.get("controller_port", 0)
         if not cport or not port_free(HOST, cport) or cport == port:
             cport = free_port(HOST, exclude={port})
         return port, cport
 
     def _write_config(self, port: int, cport: int) -> Path:
-        props = server_properties(HOST, port, cport, self.data_dir)
+        props = server_properties(self.listen_host, port, cport, self.data_dir,
+                                  self.advertised_host)
         path = self.state_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.state_dir / "log4j2.properties").write_text(LOG4J2)
@@ -147,7 +157,7 @@ class LocalBroker:
                 port, cport = self._choose_ports()
                 props = self._write_config(port, cport)
                 self._format(props)
-                address = f"{HOST}:{port}"
+                address = f"{self.advertised_host}:{port}"
                 try:
                     self._launch(props, address, started + timeout)
                     break
@@ -156,7 +166,7 @@ class LocalBroker:
                         raise
                     log.warning("port race while starting the broker; retrying on free ports")
                     self._ports_file().unlink(missing_ok=True)
-                    self.port = free_port(HOST)
+                    self.port = free_port(self.listen_host)
             self.bootstrap_file.write_text(address)
             log.info("broker up at %s in %.1fs", address, time.monotonic() - started)
             return address
@@ -268,10 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lib-dir", type=Path, default=None)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="preferred broker port")
     parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--listen-host", default=HOST,
+                        help="address the broker binds (default loopback; 0.0.0.0 = every "
+                             "interface, reachable from other machines)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    broker = LocalBroker(state_dir=args.state_dir, lib_dir=args.lib_dir, port=args.port)
+    broker = LocalBroker(state_dir=args.state_dir, lib_dir=args.lib_dir, port=args.port,
+                         listen_host=args.listen_host)
     try:
         if args.command == "fetch":
             print(_jars.ensure_jars(broker.lib_dir))

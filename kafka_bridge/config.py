@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 SECURITY_KEYS = (
     "security_protocol", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password",
     "sasl_kerberos_service_name", "sasl_kerberos_domain_name", "ssl_cafile", "ssl_certfile",
     "ssl_keyfile", "ssl_password", "ssl_crlfile", "ssl_ciphers", "ssl_check_hostname",
 )
+
+# One environment variable per setting: read by the deployment's ServerApp
+# (mirror_setup.bridge_config), `python -m kafka_bridge replay` and the dashboard, set by
+# docker-compose.yml and named in conf/bridge/kafka.yaml (the password's oc.env).
+ENV_VARS: dict[str, str] = {
+    "bootstrap_servers": "FEDCHURN_KAFKA_BOOTSTRAP",
+    "topic_prefix": "FEDCHURN_KAFKA_TOPIC_PREFIX",
+    "spool_dir": "FEDCHURN_KAFKA_SPOOL_DIR",
+    "security_protocol": "FEDCHURN_KAFKA_SECURITY_PROTOCOL",
+    "sasl_mechanism": "FEDCHURN_KAFKA_SASL_MECHANISM",
+    "sasl_plain_username": "FEDCHURN_KAFKA_SASL_USERNAME",
+    "sasl_plain_password": "FEDCHURN_KAFKA_SASL_PASSWORD",
+    "ssl_cafile": "FEDCHURN_KAFKA_SSL_CAFILE",
+    "ssl_certfile": "FEDCHURN_KAFKA_SSL_CERTFILE",
+    "ssl_keyfile": "FEDCHURN_KAFKA_SSL_KEYFILE",
+    "ssl_password": "FEDCHURN_KAFKA_SSL_PASSWORD",
+}
+# Names read before there was one name per setting; setting one alone gets a warning.
+RENAMED_ENV_VARS = {"FEDCHURN_KAFKA_PASSWORD": "FEDCHURN_KAFKA_SASL_PASSWORD",
+                    "FEDCHURN_TOPIC_PREFIX": "FEDCHURN_KAFKA_TOPIC_PREFIX"}
+
+
+def settings_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The BridgeConfig fields the `ENV_VARS` set in `env` (empty values mean "not set")."""
+    for old, new in RENAMED_ENV_VARS.items():
+        if env.get(old) and not env.get(new):
+            log.warning("%s is not read any more; set %s instead", old, new)
+    return {name: env[var] for name, var in ENV_VARS.items() if env.get(var)}
 
 
 @dataclass(frozen=True)
@@ -34,6 +66,9 @@ class BridgeConfig:
     flush_timeout_s: float = 10.0  # bounded wait for delivery when a run ends
     connect_timeout_s: float = 3.0  # per (re)connection attempt of the sender thread
     spool_fsync_each_event: bool = False  # True: fsync in publish() (slower caller)
+    spool_max_bytes: int = 1024**3  # undelivered bytes the spool holds; beyond: dropped, warned
+    # Ed25519 event-signing key (PEM, made on first use, mode 0600); None: in the spool dir
+    signing_key_file: str | None = None
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_plain_username: str | None = None
@@ -84,6 +119,14 @@ class BridgeConfig:
     def spool_path(self) -> Path:
         """The spool directory as an absolute path."""
         return Path(self.spool_dir).expanduser().resolve()
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The signing key file: `signing_key_file`, else `signing-key.pem` in the spool dir
+        (the spool is already the deployment's own durable state; never a shared parent)."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file).expanduser().resolve()
+        return self.spool_path / "signing-key.pem"
 
 
 def for_client(client_cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def read_jsonl(path: str | Path) -> list[Event]:
             if not line.strip():
                 continue
             try:
-                events.append(parse_event(line))
+                events.append(parse_event(line.rstrip(b"\r\n")))  # the message's own bytes
             except MalformedEventError as exc:
                 raise MalformedEventError(f"{path}:{lineno}: {exc}") from exc
     return events

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from churn.rounds import RoundObserver
+from kafka_bridge.config import settings_from_env
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +30,17 @@ KAFKA_KEYS = {
 
 
 def bridge_config(run_config: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any] | None:
-    """A deployment's bridge settings: run-config `kafka-*` keys, else `FEDCHURN_KAFKA_*`
-    environment variables; the SASL password only from the environment. None when no
+    """A deployment's bridge settings: run-config `kafka-*` keys, else the environment
+    (`kafka_bridge.config.ENV_VARS`); passwords only from the environment. None when no
     bootstrap address is configured."""
-    cfg: dict[str, Any] = {}
-    for key, field in KAFKA_KEYS.items():
-        value = str(run_config.get(key, "") or env.get(f"FEDCHURN_{key.upper().replace('-', '_')}", ""))
-        if value:
-            cfg[field] = value
+    cfg: dict[str, Any] = settings_from_env(env)
+    for key, name in KAFKA_KEYS.items():
+        if value := str(run_config.get(key, "") or ""):
+            cfg[name] = value
     if not cfg.get("bootstrap_servers"):
         return None
     cfg["bootstrap_servers"] = [s.strip() for s in cfg["bootstrap_servers"].split(",") if s.strip()]
     cfg.setdefault("spool_dir", str(Path(tempfile.gettempdir()) / "fedchurn-spool"))
-    if password := env.get("FEDCHURN_KAFKA_SASL_PASSWORD"):
-        cfg["sasl_plain_password"] = password
     if "mirror-client-updates" in run_config:
         cfg["mirror_client_updates"] = bool(run_config["mirror-client-updates"])
     return cfg
@@ -72,3 +70,11 @@ def build_observers(bridge: Mapping[str, Any] | None) -> list[RoundObserver]:
     log.info("mirroring to Kafka at %s (topic prefix %s)", observer.config.bootstrap_servers,
              observer.config.topic_prefix)
     return [observer]
+
+
+def audit_public_keys(observers: Sequence[RoundObserver]) -> list[str]:
+    """Hex public keys the Kafka mirrors among `observers` sign events with (for results.json:
+    an auditor pins them with `fedchurn audit verify --public-key`)."""
+    from kafka_bridge.observer import KafkaObserver
+
+    return [o.public_key for o in observers if isinstance(o, KafkaObserver)]

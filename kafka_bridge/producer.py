@@ -38,7 +38,9 @@ class EventProducer:
         self.config = BridgeConfig.from_dict(config)
         connect_timeout_s = self.config.connect_timeout_s
         self.spool = spool or Spool(self.config.spool_path,
-                                    fsync_each=self.config.spool_fsync_each_event)
+                                    fsync_each=self.config.spool_fsync_each_event,
+                                    topic_prefix=self.config.topic_prefix,
+                                    max_pending_bytes=self.config.spool_max_bytes)
         self.connect_timeout_s = connect_timeout_s
         self.delivery_timeout_s = delivery_timeout_s
         self.spooled = 0  # appended to the spool by this producer
@@ -52,6 +54,11 @@ class EventProducer:
         self._inflight: set[str] = set()  # sender-thread only
         self._acked: list[str] = []  # filled by Kafka callbacks, under _cond
         self._failed: list[str] = []
+        self._dead: list[tuple[str, str]] = []  # (event id, broker's reason): refused for good
+        # A refusal aborts the idempotent client's other batches with the same error, so a
+        # refused event is a suspect first, resent alone; refused alone, it is dead-lettered.
+        self._suspects: dict[str, str] = {}  # sender-thread only: event id -> reason
+        self._alone: str | None = None  # the suspect in flight by itself
         self._error: BaseException | None = None
         self._dirty = threading.Event()  # set by publish(): the syncer has lines to fsync
         self._last_publish = 0.0  # time.monotonic() of the latest publish()
@@ -66,7 +73,8 @@ class EventProducer:
         """Spool the event (in the OS on return) and wake the sender; never waits for Kafka."""
         if self._closing:
             raise RuntimeError("producer is closed")
-        self.spool.append(event)
+        if not self.spool.append(event):
+            return  # spool full: dropped with the spool's warning (a seq gap for the audit)
         self.spooled += 1
         self._last_publish = time.monotonic()
         self._dirty.set()
@@ -83,9 +91,12 @@ class EventProducer:
         return True
 
     def stats(self) -> dict[str, int]:
-        """{"delivered", "spooled", "pending"} counts (see the README, "Delivery guarantees")."""
-        return {"delivered": self.delivered, "spooled": self.spooled,
-                "pending": self.spool.pending_count}
+        """{"delivered", "spooled", "pending"} counts, plus "dead_lettered" (refused for good)
+        and "dropped" (spool full) when not 0 (see the README, "Delivery guarantees")."""
+        out = {"delivered": self.delivered, "spooled": self.spooled,
+               "pending": self.spool.pending_count}
+        extra = {"dead_lettered": self.spool.dead_lettered, "dropped": self.spool.refused}
+        return {**out, **{k: n for k, n in extra.items() if n}}
 
     def close(self, timeout: float | None = None) -> dict[str, int]:
         """Flush with a bounded timeout, stop the thread, close the spool; return the counts."""
@@ -155,6 +166,14 @@ class EventProducer:
         while not self._stop.is_set():
             self._linger()
             acked, failed = self._take_results()
+            for event_id, reason in self._take_dead():
+                self._inflight.discard(event_id)
+                if event_id == self._alone:  # refused by itself: the reason is its own
+                    self.spool.dead_letter(event_id, reason)
+                else:
+                    self._suspects[event_id] = reason
+            if self._alone is not None and self._alone not in self._inflight:
+                self._alone = None
             if acked:
                 self.spool.mark_delivered(acked)
                 self.delivered += len(acked)
@@ -171,9 +190,7 @@ class EventProducer:
                 self._stop.wait(backoff)  # new publishes do not cut a backoff short
                 backoff = min(backoff * 2, 2.0)
                 continue
-            batch = [] if len(self._inflight) >= MAX_IN_FLIGHT else [
-                e for e in self.spool.pending(BATCH + len(self._inflight))
-                if e.event_id not in self._inflight][:BATCH]
+            batch = self._next_batch()
             if not batch:
                 self._wait_for_results(0.5)
                 continue
@@ -184,14 +201,38 @@ class EventProducer:
                     if self._stop.is_set():
                         break
                 for item in batch:
-                    fut = self._kafka.send(topic_for(item.type, self.config.topic_prefix),
-                                           key=item.run_id.encode(), value=item.data)
+                    try:
+                        fut = self._kafka.send(topic_for(item.type, self.config.topic_prefix),
+                                               key=item.run_id.encode(), value=item.data)
+                    except Exception as exc:  # noqa: BLE001 - sorted by _refused_for_good
+                        if not _refused_for_good(exc):
+                            raise
+                        self.spool.dead_letter(item.event_id, f"{type(exc).__name__}: {exc}")
+                        continue
                     self._inflight.add(item.event_id)
                     fut.add_callback(self._on_result, item.event_id, True)
                     fut.add_errback(self._on_result, item.event_id, False)
             except Exception as exc:  # noqa: BLE001 - retried with backoff, never raised
                 self._error = self._error or exc
         self._drop_kafka()
+
+    def _next_batch(self) -> list[Any]:
+        """Up to BATCH pending events not in flight; a suspect goes alone once nothing else is
+        in flight (rare: only after the broker refused something)."""
+        if self._suspects:
+            self._suspects = {i: r for i, r in self._suspects.items()
+                              if i in {e.event_id for e in self.spool.pending()}}
+        if self._suspects:
+            if self._inflight:
+                return []
+            first = next(e for e in self.spool.pending() if e.event_id in self._suspects)
+            del self._suspects[first.event_id]
+            self._alone = first.event_id
+            return [first]
+        if len(self._inflight) >= MAX_IN_FLIGHT:
+            return []
+        return [e for e in self.spool.pending(BATCH + len(self._inflight))
+                if e.event_id not in self._inflight][:BATCH]
 
     def _sync_loop(self) -> None:
         """Group commit: fsync whatever was appended since the last fsync, off the send path
@@ -213,8 +254,11 @@ class EventProducer:
             if ok:
                 self._acked.append(event_id)
             else:
-                self._failed.append(event_id)
-                self._error = self._error or result
+                if _refused_for_good(result):
+                    self._dead.append((event_id, f"{type(result).__name__}: {result}"))
+                else:
+                    self._failed.append(event_id)
+                self._error = self._error or result  # the client needs a reconnect either way
             self._cond.notify_all()
 
     def _take_results(self) -> tuple[list[str], list[str]]:
@@ -223,9 +267,15 @@ class EventProducer:
             self._acked, self._failed = [], []
             return acked, failed
 
+    def _take_dead(self) -> list[tuple[str, str]]:
+        with self._cond:
+            dead, self._dead = self._dead, []
+            return dead
+
     def _wait_for_results(self, seconds: float) -> None:
         with self._cond:  # re-checked under the lock publish() notifies with: no lost wakeup
-            idle = not self._acked and not self._failed and not self._stop.is_set()
+            idle = (not self._acked and not self._failed and not self._dead
+                    and not self._stop.is_set())
             if idle and (self._error is not None or
                          self.spool.pending_count <= len(self._inflight)):
                 self._cond.wait(seconds)
@@ -235,3 +285,12 @@ class EventProducer:
         if msg != self.last_error:
             log.warning("kafka bridge cannot deliver yet (%s); events stay spooled, retrying", msg)
         self.last_error = msg
+
+
+def _refused_for_good(exc: BaseException) -> bool:
+    """Errors a retry cannot fix for this event (too large for the topic or the client's
+    max_request_size, an invalid record): dead-lettered instead of retried forever."""
+    from kafka import errors
+
+    return isinstance(exc, errors.MessageSizeTooLargeError | errors.RecordListTooLargeError |
+                      errors.InvalidRecordError | errors.CorruptRecordError)

@@ -23,7 +23,7 @@ def format_verdict(v: RunVerdict) -> str:
              "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}",
              "PASS" if r.ok else "FAIL: " + "; ".join(r.problems)] for r in v.rounds]
     out = [f"run {v.run_id}: status={v.status} events={v.events} "
-           f"duplicates_dropped={v.duplicates}"]
+           f"duplicates_dropped={v.duplicates} signed_by={v.public_key or '-'}"]
     if rows:
         out.append(table(["round", "updates", "rejected train/eval", "digests", "weighted avg",
                           "max|diff|", "verdict"], rows))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from kafka_bridge.config import BridgeConfig
 from kafka_bridge.events import Event, MalformedEventError, parse_event
 from kafka_bridge.processes import FileLock
 
@@ -16,10 +19,24 @@ log = logging.getLogger(__name__)
 EVENTS_FILE = "events.jsonl"  # one event per line, exactly the bytes sent to Kafka
 DELIVERED_FILE = "delivered.ids"  # one event_id per line, appended when Kafka acked it
 LOCK_FILE = "spool.lock"
+META_FILE = "spool.json"  # {"topic_prefix": ...}: where the pending events belong
+DEAD_FILE = "dead-letter.jsonl"  # events the broker refused for good, with its reason
 
 
 class SpoolBusyError(RuntimeError):
     """Another process (a live run or a replay) holds this spool directory."""
+
+
+class SpoolPrefixError(ValueError):
+    """The spool holds pending events for another topic prefix than the one asked for."""
+
+
+def recorded_prefix(directory: str | Path) -> str | None:
+    """The topic prefix a spool directory recorded, None if it has none (older spools)."""
+    try:
+        return json.loads((Path(directory) / META_FILE).read_text())["topic_prefix"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -55,10 +72,16 @@ class Spool:
     event: 0.3 ms idle, 4-15 ms on this busy 2-core box).
     """
 
-    def __init__(self, directory: str | Path, *, fsync_each: bool = False) -> None:
+    def __init__(self, directory: str | Path, *, fsync_each: bool = False,
+                 topic_prefix: str | None = None, max_pending_bytes: int | None = None) -> None:
+        """`topic_prefix` is recorded in spool.json (a mismatch with pending events raises
+        SpoolPrefixError); `max_pending_bytes` caps the undelivered bytes (`append` refuses
+        beyond it, with a warning)."""
         self.directory = Path(directory).expanduser().resolve()
         self.fsync_each = fsync_each
+        self.max_pending_bytes = max_pending_bytes
         self._dirty = False
+        self._closed = False
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_file = FileLock(self.directory / LOCK_FILE, blocking=False)
         if not self._lock_file.acquire():
@@ -66,14 +89,30 @@ class Spool:
         self._mutex = threading.Lock()
         self._delivered: set[str] = set()
         self._pending: dict[str, SpooledEvent] = {}
+        self.pending_bytes = 0
         self.corrupt_lines = 0
+        self.refused = 0  # appends refused because the spool was full
+        self.dead_lettered = 0  # events moved to dead-letter.jsonl by this process
         try:
             self._load()
+            self.topic_prefix = self._check_prefix(topic_prefix)
             self._events_fh = open(self.directory / EVENTS_FILE, "ab")
             self._acked_fh = open(self.directory / DELIVERED_FILE, "ab")
         except BaseException:
             self._lock_file.release()
             raise
+
+    def _check_prefix(self, wanted: str | None) -> str | None:
+        recorded = recorded_prefix(self.directory)
+        if wanted is None or wanted == recorded:
+            return recorded
+        if recorded is not None and self._pending:
+            raise SpoolPrefixError(
+                f"spool {self.directory} holds {len(self._pending)} undelivered events for topic "
+                f"prefix {recorded!r}, not {wanted!r}: replay them first (`python -m "
+                f"kafka_bridge replay --spool {self.directory}`) or use another spool_dir")
+        (self.directory / META_FILE).write_text(json.dumps({"topic_prefix": wanted}) + "\n")
+        return wanted
 
     def _load(self) -> None:
         self._delivered = {ln.decode().strip() for ln in _read_lines(self.directory / DELIVERED_FILE)}
@@ -87,19 +126,32 @@ class Spool:
             if event.event_id not in self._delivered:
                 self._pending[event.event_id] = SpooledEvent(
                     event.event_id, event.run_id, event.type, line)
+                self.pending_bytes += len(line)
 
-    def append(self, event: Event) -> None:
-        """Record an event: in the OS on return (fsync'd too if `fsync_each`)."""
+    def append(self, event: Event) -> bool:
+        """Record an event: in the OS on return (fsync'd too if `fsync_each`). False (and a
+        warning when the spool fills up) if it would exceed `max_pending_bytes`."""
         data = event.to_bytes()
         with self._mutex:
+            cap = self.max_pending_bytes
+            if cap is not None and self.pending_bytes + len(data) > cap:
+                if not self.refused:
+                    log.warning("spool %s is full: %d bytes wait for Kafka (cap %d, "
+                                "bridge.spool_max_bytes); new events are DROPPED (the audit "
+                                "shows them as a seq gap) until Kafka takes the backlog",
+                                self.directory, self.pending_bytes, cap)
+                self.refused += 1
+                return False
             self._events_fh.write(data + b"\n")
             self._events_fh.flush()
             self._pending[event.event_id] = SpooledEvent(event.event_id, event.run_id,
                                                          event.type, data)
+            self.pending_bytes += len(data)
             self._dirty = True
             fd = self._events_fh.fileno()
         if self.fsync_each:
             os.fsync(fd)
+        return True
 
     def sync(self) -> None:
         """fsync every line appended so far (the disk flush runs outside the append lock)."""
@@ -112,15 +164,42 @@ class Spool:
 
     def mark_delivered(self, event_ids: list[str]) -> None:
         """Record Kafka acks (called by one sender thread). Not fsync'd: a lost ack record
-        only means a redelivery after an OS crash, and readers drop duplicates."""
+        only means a redelivery after an OS crash, and readers drop duplicates. After
+        `close()` nothing is written (a late sender thread must not touch a released spool)."""
         if not event_ids:
             return
-        self._acked_fh.write("".join(f"{i}\n" for i in event_ids).encode())
-        self._acked_fh.flush()
         with self._mutex:
+            if self._closed:
+                log.debug("spool %s closed: %d late acks not recorded", self.directory,
+                          len(event_ids))
+                return
+            self._acked_fh.write("".join(f"{i}\n" for i in event_ids).encode())
+            self._acked_fh.flush()
             for event_id in event_ids:
                 self._delivered.add(event_id)
-                self._pending.pop(event_id, None)
+                gone = self._pending.pop(event_id, None)
+                if gone is not None:
+                    self.pending_bytes -= len(gone.data)
+
+    def dead_letter(self, event_id: str, reason: str) -> None:
+        """Move a pending event the broker refused for good to dead-letter.jsonl (fsync'd,
+        with the broker's reason); it no longer blocks delivery or close."""
+        with self._mutex:
+            item = self._pending.get(event_id)
+            if item is None or self._closed:
+                return
+            record = {"at": datetime.now(UTC).isoformat(), "reason": reason,
+                      "event_id": item.event_id, "run_id": item.run_id, "type": item.type,
+                      "bytes": len(item.data), "event": item.data.decode("utf-8", "replace")}
+            with open(self.directory / DEAD_FILE, "ab") as fh:
+                fh.write(json.dumps(record).encode() + b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        log.error("kafka bridge: %s of run %s (event %s, %d bytes) refused for good: %s; "
+                  "moved to %s", item.type, item.run_id, item.event_id, len(item.data), reason,
+                  self.directory / DEAD_FILE)
+        self.dead_lettered += 1
+        self.mark_delivered([event_id])
 
     def pending(self, limit: int | None = None) -> list[SpooledEvent]:
         """Undelivered events in spool (emission) order."""
@@ -148,6 +227,13 @@ class Spool:
             self._acked_fh = open(self.directory / DELIVERED_FILE, "wb")
             os.fsync(self._acked_fh.fileno())
             self._delivered.clear()
+            self.pending_bytes = sum(len(e.data) for e in self._pending.values())
+
+    def close_if_settled(self) -> bool:
+        """Close; True if nothing is pending (every event acked or dead-lettered)."""
+        settled = not self._pending
+        self.close()
+        return settled
 
     def size_bytes(self) -> int:
         """Current size of the events file."""
@@ -158,7 +244,39 @@ class Spool:
         if not self._events_fh.closed:
             self.sync()
         with self._mutex:
+            self._closed = True
             for fh in (getattr(self, "_events_fh", None), getattr(self, "_acked_fh", None)):
                 if fh is not None and not fh.closed:
                     fh.close()
         self._lock_file.release()
+
+
+def open_spool(config: BridgeConfig, directory: Path) -> Spool:
+    """The spool a bridge config asks for, in `directory` (prefix recorded, size capped)."""
+    return Spool(directory, fsync_each=config.spool_fsync_each_event,
+                 topic_prefix=config.topic_prefix, max_pending_bytes=config.spool_max_bytes)
+
+
+def fallback_spools(directory: Path) -> list[Path]:
+    """The `proc-*` spools runs made beside a busy `directory` (oldest first)."""
+    return sorted(directory.glob("proc-*"), key=lambda p: p.stat().st_mtime)
+
+
+def report_stale_spools(directory: Path) -> list[tuple[Path, int]]:
+    """(dir, undelivered events) of fallback spools no process holds; warns about them."""
+    stale = []
+    for path in fallback_spools(directory):
+        try:
+            spool = Spool(path)
+        except SpoolBusyError:
+            continue  # a live run's
+        try:
+            if spool.pending_count:
+                stale.append((path, spool.pending_count))
+        finally:
+            spool.close()
+    if stale:
+        log.warning("%d stale fallback spool(s) under %s hold %d undelivered events; deliver "
+                    "and remove them with `python -m kafka_bridge replay --spool %s`",
+                    len(stale), directory, sum(n for _, n in stale), directory)
+    return stale

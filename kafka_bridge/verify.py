@@ -52,6 +52,7 @@ class RunVerdict:
 
     run_id: str
     status: str = "incomplete"
+    public_key: str | None = None  # the key that signed the run (schema v2)
     events: int = 0
     duplicates: int = 0
     problems: list[str] = field(default_factory=list)
@@ -128,14 +129,23 @@ def average_check(mirrored: bool, strategy: dict[str, Any]) -> ValueCheck:
 
 
 def verify_events(events: list[Event], run_id: str | None = None,
-                  allow_incomplete: bool = False) -> RunVerdict:
-    """Verify one run's events (any order, duplicates allowed) and return the verdict."""
+                  allow_incomplete: bool = False, public_key: str | None = None) -> RunVerdict:
+    """Verify one run's events (any order, duplicates allowed) and return the verdict.
+
+    `public_key` (hex): the deployment key the run must be signed with (see verify_chain).
+    """
     run_id = run_id or (events[0].run_id if events else "?")
     v = RunVerdict(run_id=run_id)
     if not events:
         v.problems.append("no events for this run")
         return v
     ordered = _check_envelope(v, events)
+    from kafka_bridge.verify_chain import check_chain
+
+    chain = check_chain(ordered, public_key)
+    v.public_key = chain.public_key
+    v.problems.extend(chain.problems)
+    v.notes.extend(chain.notes)
     started = next((e for e in ordered if e.type == "run_started"), None)
     mirrored = bool(started and started.payload.get("mirror_client_updates", True))
     config = started.payload.get("config") if started else None

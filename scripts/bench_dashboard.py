@@ -89,7 +89,7 @@ def bench(bootstrap: str, args: argparse.Namespace) -> None:
     count = publish_runs(bootstrap, prefix, args.runs, args.rounds, args.clients)
     print(f"published {count} events ({args.runs} runs x {args.rounds} rounds, {args.clients}+ clients)"
           f" to {bootstrap} prefix {prefix} in {time.perf_counter() - t0:.1f} s")
-    os.environ.update({"FEDCHURN_KAFKA_BOOTSTRAP": bootstrap, "FEDCHURN_TOPIC_PREFIX": prefix})
+    os.environ.update({"FEDCHURN_KAFKA_BOOTSTRAP": bootstrap, "FEDCHURN_KAFKA_TOPIC_PREFIX": prefix})
     query = {"run": "bench-run-050"}
     runs_at, cold_first = open_session(None, query)  # reads every event from Kafka
     settle_started, refreshes = time.perf_counter(), 0

@@ -116,9 +116,9 @@ def run_variant(kind: str, clients: int, rounds: int) -> dict:
         return plain_loop(clients, rounds, started)
     with tempfile.TemporaryDirectory() as out:
         results = quiet_run(telco_overrides(kind, clients, rounds), Path(out))
-        import joblib
+        from churn.model_artifact import load_model
 
-        model = joblib.load(Path(out) / "model.joblib").named_steps["model"]
+        model = load_model(Path(out) / "model.json").named_steps["model"]
         arrays = [model.coef_, model.intercept_]
     return {"federation_s": results["timing"]["federation_s"],
             "cpu_s": results["timing"]["federation_cpu_s"] if kind == "inprocess" else None,

@@ -21,7 +21,7 @@ from churn import protocol as P
 from churn.loading import ChurnData
 from churn.metrics import binary_metrics, curve_points
 from churn.model import predict_proba, zero_params
-from churn.model_artifact import save_model
+from churn.model_artifact import MODEL_FILE, save_model
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
 from strategy.factory import StrategyContext, build_strategy
 from strategy.feature_queries import FeatureAgreement, agree_feature_spec
@@ -133,7 +133,7 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
     final = (result.arrays or initial).to_numpy_ndarrays()
     outcome.final_arrays = final
     if plan.output_dir is not None:
-        outcome.model_path = save_model(Path(plan.output_dir) / "model.joblib", spec, schema,
+        outcome.model_path = save_model(Path(plan.output_dir) / MODEL_FILE, spec, schema,
                                         final, plan.C)
     last = strategy.records[-1].server_metrics if strategy.records else outcome.initial_metrics
     hub.run_finished({"run_id": plan.run_id, "rounds": len(strategy.records),

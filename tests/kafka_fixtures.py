@@ -27,6 +27,11 @@ class KafkaBrokerHandle:
         return self._broker.state_dir
 
     @property
+    def pid(self) -> int | None:
+        """The broker JVM's pid while it runs."""
+        return self._broker.running_pid()
+
+    @property
     def running(self) -> bool:
         """True while the broker process is alive."""
         return self._broker.running_pid() is not None

@@ -25,7 +25,7 @@ class StreamlitServer:
     def __init__(self, bootstrap: str, prefix: str, log_path: Path, refresh_s: float = 1.0) -> None:
         self.port = free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "FEDCHURN_KAFKA_BOOTSTRAP": bootstrap, "FEDCHURN_TOPIC_PREFIX": prefix,
+        env = {**os.environ, "FEDCHURN_KAFKA_BOOTSTRAP": bootstrap, "FEDCHURN_KAFKA_TOPIC_PREFIX": prefix,
                "FEDCHURN_DASHBOARD_REFRESH_S": str(refresh_s)}
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(

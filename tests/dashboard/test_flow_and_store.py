@@ -96,6 +96,13 @@ def test_settings_come_from_the_environment_over_the_file(tmp_path):
     conf = tmp_path / "d.yaml"
     conf.write_text("bootstrap_servers: a:1\ntopic_prefix: x\nrefresh_seconds: 5\n")
     assert MonitorSettings.load(conf, env={}).bootstrap_servers == "a:1"
-    env = {"FEDCHURN_KAFKA_BOOTSTRAP": "b:2", "FEDCHURN_TOPIC_PREFIX": "y"}
+    env = {"FEDCHURN_KAFKA_BOOTSTRAP": "b:2", "FEDCHURN_KAFKA_TOPIC_PREFIX": "y"}
     loaded = MonitorSettings.load(conf, env=env)
     assert (loaded.bootstrap_servers, loaded.topic_prefix, loaded.refresh_seconds) == ("b:2", "y", 5)
+
+
+def test_an_out_of_range_kafka_timestamp_is_ignored_not_raised():
+    from dashboard.source import _kafka_time
+
+    assert _kafka_time(2**62) is None  # any producer may set it; it must not stop the feed
+    assert _kafka_time(1_700_000_000_000).year == 2023

@@ -38,7 +38,7 @@ def topics(kafka_broker, tmp_path_factory):
 def open_page(monkeypatch, bootstrap: str, prefix: str, page: str | None = None,
               **query: str) -> AppTest:
     monkeypatch.setenv("FEDCHURN_KAFKA_BOOTSTRAP", bootstrap)
-    monkeypatch.setenv("FEDCHURN_TOPIC_PREFIX", prefix)
+    monkeypatch.setenv("FEDCHURN_KAFKA_TOPIC_PREFIX", prefix)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     if page is not None:
         at.query_params.update(query)

@@ -24,7 +24,8 @@ def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
     cfg = {**app_defaults(), "test-path": str(tmp_path / "test.csv"), "num-server-rounds": 4,
            "min-available-nodes": 3, "run-name": "r1"}
     plan = server_plan(cfg, 123)
-    assert plan.run_id == "r1" and plan.num_rounds == 4 and plan.num_nodes == 3
+    # 123 = 0x7b: the Flower run id suffixes the name, so a rerun under "r1" gets its own id
+    assert plan.run_id == "r1-00007b" and plan.num_rounds == 4 and plan.num_nodes == 3
     assert len(plan.test) == manifest["test_rows"]
     assert plan.strategy["min_available_nodes"] == 3 and plan.strategy["name"] == "fedavg"
     prox = server_plan({**cfg, "strategy-config": '{"name": "fedprox", "proximal_mu": 0.1}'}, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,6 @@ def test_simulate_through_the_console_script_writes_results(tmp_path: Path) -> N
                     f"hydra.run.dir={run_dir}")
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["run_id"] == "cli-run"
+    assert re.fullmatch(r"cli-run-[0-9a-f]{6}", results["run_id"])  # the dir + a per-run suffix
     assert len(results["rounds"]) == 2  # round 0 (initial model) and round 1
     assert results["final"]["federated_auc"] > 0.6

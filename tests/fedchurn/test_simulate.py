@@ -5,16 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 
 from churn.datasets import load_dataset
 from churn.model import predict_proba
+from churn.model_artifact import load_model
 from fedchurn.config import compose_config
 from fedchurn.score import main as score_main
 from fedchurn.score import score_csv
@@ -50,7 +51,7 @@ def test_inprocess_run_writes_results(inprocess_run: tuple[dict, Path]) -> None:
         assert 0.6 < final[key] < 1.0
     assert abs(final["federated_auc"] - final["centralized_auc"]) < 0.01
     assert written["timing"]["wall_s"] > 0 and len(written["timing"]["rounds_s"]) == 3
-    assert (out / "model.joblib").is_file()
+    assert written["model_sha256"] == json.loads((out / "model.json").read_text())["sha256"]
 
 
 @pytest.mark.flower
@@ -68,8 +69,8 @@ def test_flower_engine_gives_the_same_numbers(inprocess_run: tuple[dict, Path],
     for a, b in zip(flower["rounds"][1:], inprocess["rounds"][1:], strict=True):
         assert a["train_metrics"] == b["train_metrics"]
         assert a["evaluate_metrics"] == b["evaluate_metrics"]
-    ours = joblib.load(tmp_path / "model.joblib").named_steps["model"]
-    theirs = joblib.load(inprocess_dir / "model.joblib").named_steps["model"]
+    ours = load_model(tmp_path / "model.json").named_steps["model"]
+    theirs = load_model(inprocess_dir / "model.json").named_steps["model"]
     assert np.array_equal(ours.coef_, theirs.coef_)
     assert np.array_equal(ours.intercept_, theirs.intercept_)
 
@@ -77,9 +78,9 @@ def test_flower_engine_gives_the_same_numbers(inprocess_run: tuple[dict, Path],
 def test_saved_model_scores_a_raw_csv(inprocess_run: tuple[dict, Path], telco_csv: Path,
                                       tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     _, out = inprocess_run
-    scores = score_csv(out / "model.joblib", telco_csv, tmp_path / "scores.csv")
+    scores = score_csv(out / "model.json", telco_csv, tmp_path / "scores.csv")
     telco = load_dataset({"name": "telco", "path": str(telco_csv)})
-    pipeline = joblib.load(out / "model.joblib")
+    pipeline = load_model(out / "model.json")
     model = pipeline.named_steps["model"]
     spec_x = pipeline.named_steps["features"].transform(telco.features)
     expected = predict_proba([model.coef_, model.intercept_], spec_x)
@@ -90,7 +91,7 @@ def test_saved_model_scores_a_raw_csv(inprocess_run: tuple[dict, Path], telco_cs
     assert set(rows[0]) == {"customerID", "churn_probability", "churn_predicted"}
     broken = tmp_path / "broken.csv"
     broken.write_text("customerID,gender,tenure\nX-1,Male,3\n")
-    assert score_main(["--model", str(out / "model.joblib"), "--csv", str(broken)]) == 2
+    assert score_main(["--model", str(out / "model.json"), "--csv", str(broken)]) == 2
     assert "missing columns" in capsys.readouterr().err
 
 
@@ -114,7 +115,9 @@ def test_sweep_writes_one_result_per_job_and_a_summary(tmp_path: Path) -> None:
     results = sorted(sweep_dir.glob("*/results.json"))
     assert len(results) == 2
     run_ids = [json.loads(p.read_text())["run_id"] for p in results]
-    assert run_ids == ["sweep_0_n2", "sweep_1_n3"]
+    # one suffix for the whole sweep (a rerun of the sweep into the same dir gets another)
+    assert re.fullmatch(r"sweep-[0-9a-f]{6}_0_n2", run_ids[0]), run_ids
+    assert run_ids[1] == run_ids[0][:-4] + "1_n3"
     with (sweep_dir / "summary.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [row["num_clients"] for row in rows] == ["2", "3"]

@@ -24,7 +24,7 @@ from tests.kafka_bridge.helpers import offline_run
 def test_every_event_type_round_trips_byte_for_byte(tmp_path):
     events = offline_run(tmp_path)
     assert {e.type for e in events} == set(EVENT_TYPES) - {"run_failed"}
-    failed = make_event("r", 0, "run_failed", {"error": "boom ✗"})
+    failed = make_event("r", 0, "run_failed", {"error": "boom ✗", "event_count": 1})
     for event in [*events, failed]:
         again = parse_event(event.to_bytes())
         assert again.to_bytes() == event.to_bytes()  # (== on Event is False with NaN metrics)
@@ -94,7 +94,7 @@ def _mut(**changes):
     (b"[1, 2]", "must be a JSON object"),
     (b'{"a": NaN}', "not valid event JSON"),
     (_mut(seq=KeyError), "missing envelope keys"),
-    (_mut(schema_version=2), "unsupported schema_version 2"),
+    (_mut(schema_version=3), "unsupported schema_version 3"),
     (_mut(event_id="xyz"), "event_id must be 32"),
     (_mut(run_id=""), "run_id"),
     (_mut(seq=-1), "seq must be"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import numpy as np
 import pytest
 
+from churn.model_artifact import load_model
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.jsonl import read_jsonl
 from kafka_bridge.reader import EventReader
@@ -38,7 +38,7 @@ def test_real_run_verifies_and_a_tampered_round_is_named(running_kafka, tmp_path
         events = reader.read_run(run_id)
     assert_mirrors_run(events, results, clients=3)
     # the last mirrored global model is, bit for bit, the model the run saved
-    model = joblib.load(out / "model.joblib").named_steps["model"]
+    model = load_model(out / "model.json").named_steps["model"]
     last = [e for e in events if e.type == "round_aggregated"][-1].payload
     assert np.array_equal(np.asarray(last["coef"]), model.coef_)
     assert np.array_equal(np.asarray(last["intercept"]), model.intercept_)
@@ -73,4 +73,7 @@ def test_real_run_verifies_and_a_tampered_round_is_named(running_kafka, tmp_path
     assert rows[1].endswith("PASS") and rows[3].endswith("PASS"), bad.stdout
     assert "FAIL: global model digest mismatch" in rows[2], bad.stdout
     assert "global model != weighted average (max|diff|=1e-09)" in rows[2], bad.stdout
-    assert "VERDICT: FAIL (3 rounds checked, 1 failed, 0 run-level problems)" in bad.stdout
+    # ... and the tamper evidence names the altered event (signed) and what it chains to
+    assert f"PROBLEM: seq {agg.seq} (round_aggregated, event {agg.event_id[:12]}): signature " \
+           "invalid" in bad.stdout, bad.stdout
+    assert "VERDICT: FAIL (3 rounds checked, 1 failed, " in bad.stdout
