@@ -70,3 +70,26 @@ def curve_points(y_true: np.ndarray, proba: np.ndarray, max_points: int = 200) -
     fpr_t, tpr_t = thin(fpr, tpr)
     recall_t, precision_t = thin(recall, precision)
     return {"roc": {"fpr": fpr_t, "tpr": tpr_t}, "pr": {"recall": recall_t, "precision": precision_t}}
+
+
+def score_summary(y_true: np.ndarray, proba: np.ndarray, bins: int = 20, steps: int = 20) -> dict[str, dict]:
+    """Aggregates of the final model's scores for the churn team: a histogram of predicted
+    churn probability per true class, and cumulative gains (share of churners in the top
+    k% of customers by score, k = 100/steps ... 100) with lift = gains / k."""
+    y_true = np.asarray(y_true).astype(int)
+    proba = np.asarray(proba, dtype=float)
+    if y_true.size == 0 or y_true.sum() == 0:
+        return {}
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    churned = np.histogram(proba[y_true == 1], bins=edges)[0]
+    stayed = np.histogram(proba[y_true == 0], bins=edges)[0]
+    ranked = y_true[np.argsort(-proba, kind="mergesort")]
+    fractions = np.arange(1, steps + 1) / steps
+    top = np.ceil(fractions * y_true.size).astype(int)
+    captured = np.cumsum(ranked)[top - 1] / ranked.sum()
+    return {
+        "histogram": {"edges": np.round(edges, 6).tolist(), "churned": churned.tolist(),
+                      "stayed": stayed.tolist()},
+        "gains": {"fraction": np.round(fractions, 6).tolist(), "captured": np.round(captured, 6).tolist(),
+                  "lift": np.round(captured / fractions, 6).tolist(), "base_rate": float(y_true.mean())},
+    }

@@ -20,6 +20,7 @@ from __future__ import annotations
 # Message types (Flower routes "query.<action>" to @app.query("<action>")).
 QUERY_SUMMARY = "query.summary"
 QUERY_HISTOGRAMS = "query.histograms"
+QUERY_EVIDENCE = "query.evidence"  # data=csv: per-column evidence for schema inference
 
 # Record keys inside a RecordDict.
 ARRAYS = "arrays"
@@ -35,6 +36,7 @@ TOTAL_EXAMPLES = "total-examples"  # rows at all nodes; > 0 scales C to the glob
 FEATURE_SPEC = "feature-spec"
 SPEC_FINGERPRINT = "spec-fingerprint"
 HISTOGRAM_RANGES = "histogram-ranges"
+SCHEMA = "schema"  # JSON of the agreed DatasetSchema; every message after the evidence query
 PROXIMAL_MU = "proximal-mu"  # FedProx: > 0 adds mu/2 ||theta - theta_global||^2 locally
 UPDATE_KIND = "update-kind"  # absent = parameters; "newton" = loss/gradient/Hessian sums
 UPDATE_NEWTON = "newton"
@@ -47,6 +49,7 @@ REASON = "reason"
 PARTITION_ID = "partition-id"
 SUMMARY = "summary"
 HISTOGRAMS = "histograms"
+EVIDENCE = "evidence"
 STATUS_OK = "ok"
 STATUS_DECLINED = "declined"
 

@@ -16,6 +16,8 @@ pages = [
     st.Page("app_pages/run_detail.py", title="Run detail", icon=":material/monitoring:", url_path="run"),
     st.Page("app_pages/kafka_flow.py", title="Kafka flow", icon=":material/account_tree:", url_path="kafka"),
     st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/science:", url_path="sweeps"),
+    st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare_arrows:",
+            url_path="compare"),
 ]
 page = st.navigation(pages)
 st.sidebar.caption(f"Kafka `{settings.bootstrap_servers}` · topics `{settings.topic_prefix}.*` · "

@@ -22,23 +22,26 @@ class FlowStats:
         self.latencies: deque[tuple[str, str, float, float]] = deque(maxlen=latency_window)
         self.lag_history: deque[tuple[datetime, str, int]] = deque(maxlen=lag_window)
         self.last_lag: dict[str, int] | None = None
-        self.backlog_events = 0  # read on the first (catch-up) poll: their latency is not live
-        self.live_events = 0
+        self.backlog_events = 0  # already on the topic at the reader's previous poll: not timed
+        self.live_events = 0  # published since the previous poll: publish → read is timed
 
-    def add(self, received: list[ReceivedEvent], live: bool) -> None:
-        """Count a batch; `live` batches also feed the latency statistics."""
+    def add(self, received: list[ReceivedEvent], live_since: datetime | None) -> None:
+        """Count a batch. An event is read live only if it was published after the reader's
+        previous poll (`live_since`, None on the first poll): then publish → read measures the
+        pipeline. Anything older was already waiting on the topic when the reader last
+        looked (history at start-up, or a reader that fell behind) and only counts as backlog:
+        its "latency" would measure when someone opened the page."""
         for rec in received:
             rnd = rec.event.round if isinstance(rec.event.round, int) else LIFECYCLE_ROUND
             slot = self.counts[(rec.event.run_id, rec.topic, rnd)]
             slot[0] += 1
             slot[1] += rec.size_bytes
-            if live:
+            if live_since is not None and rec.published_at >= live_since:
                 spool_s = (rec.published_at - rec.created_at).total_seconds()
                 self.latencies.append((rec.event.run_id, rec.topic, rec.read_latency_s, spool_s))
-        if live:
-            self.live_events += len(received)
-        else:
-            self.backlog_events += len(received)
+                self.live_events += 1
+            else:
+                self.backlog_events += 1
 
     def record_lag(self, at: datetime, lag: dict[str, int]) -> None:
         """Remember how far behind the topics the reader was at `at`."""

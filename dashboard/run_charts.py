@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dashboard import charts, tables
+from dashboard import charts, model_charts, tables
 from dashboard.memo import per_run_version
 from dashboard.run_state import RunState
-from dashboard.summary import summary_curve
+from dashboard.summary import summary_curve, summary_scores
 
 
 @per_run_version
@@ -15,7 +15,8 @@ def auc_spec(run: RunState) -> dict | None:
     if frame[frame["kind"] == "federated"].empty:
         return None
     return charts.spec(charts.metric_chart(
-        frame, "ROC-AUC per round on the shared held-out test set", "ROC-AUC"))
+        frame, "ROC-AUC per round on the shared held-out test set", "ROC-AUC",
+        min_span=0.05, clamp=(0.0, 1.0)))
 
 
 @per_run_version
@@ -23,7 +24,7 @@ def loss_spec(run: RunState) -> dict | None:
     """Log-loss per round of the global model, the clients' own losses and the reference."""
     frame = tables.loss_per_round(run)
     return None if frame.empty else charts.spec(
-        charts.metric_chart(frame, "log-loss per round (lower is better)", "log-loss"))
+        charts.metric_chart(frame, "log-loss per round (lower is better)", "log-loss", min_span=0.05))
 
 
 @per_run_version
@@ -32,7 +33,7 @@ def client_metric_spec(run: RunState, metric: str) -> dict | None:
     series = tables.client_metric_series(run)
     chosen = series[series["metric"] == metric]
     return None if chosen.empty else charts.spec(
-        charts.series_chart(chosen, f"{metric} per round, per client", metric, color="client"))
+        charts.site_series_chart(chosen, f"{metric} per round, per client", metric))
 
 
 @per_run_version
@@ -51,3 +52,17 @@ def coefficient_spec(run: RunState, top: int = 15) -> dict | None:
     """The final global model's largest coefficients by feature name."""
     frame = tables.top_coefficients(run, top)
     return None if frame.empty else charts.spec(charts.coefficient_chart(frame))
+
+
+@per_run_version
+def gains_spec(run: RunState) -> dict | None:
+    """Cumulative gains of the final model, if the summary has its scores."""
+    scores = summary_scores(run.summary)
+    return None if scores is None else charts.spec(model_charts.gains_chart(scores[1]))
+
+
+@per_run_version
+def score_histogram_spec(run: RunState) -> dict | None:
+    """Histogram of the final model's predicted churn probability per true class."""
+    scores = summary_scores(run.summary)
+    return None if scores is None else charts.spec(model_charts.score_histogram_chart(scores[0]))

@@ -59,6 +59,7 @@ class MonitorStore:
         self._reader_factory = reader_factory
         self._reader: TrackingReader | None = None
         self._last_poll = 0.0
+        self._previous_poll_at: datetime | None = None  # events published after it are live
 
     def refresh(self, min_interval_s: float = 0.5) -> FeedStatus:
         """Fold in new events unless polled less than `min_interval_s` ago or backing off."""
@@ -80,6 +81,7 @@ class MonitorStore:
             self._reader = self._reader_factory(self.settings)
         reader = self._reader
         lag = None if first else reader.lag()
+        poll_at = datetime.now(UTC)
         received = reader.poll_received()
         if lag is not None:
             self.flow.record_lag(datetime.now(UTC), lag)
@@ -92,7 +94,8 @@ class MonitorStore:
                 run = self.runs[rec.event.run_id] = RunState(rec.event.run_id)
             if run.apply(rec.event):
                 fresh.append(rec)
-        self.flow.add(fresh, live=self.status.events_read > 0 or not first)
+        self.flow.add(fresh, live_since=None if first else self._previous_poll_at)
+        self._previous_poll_at = poll_at
         if fresh:
             self.version += 1
         status = self.status

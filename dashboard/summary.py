@@ -89,3 +89,16 @@ def reference_local(reference: dict[str, Any], metric: str = "auc") -> dict[str,
         return {str(i): _finite(m.get(metric)) if isinstance(m, dict) else None
                 for i, m in enumerate(per_client)}
     return {}
+
+
+def summary_scores(summary: dict[str, Any] | None) -> tuple[dict[str, list], dict[str, Any]] | None:
+    """(histogram, gains) of the final model's test-set scores (`summary.scores`), if sent."""
+    histogram, gains = dig(summary, ("scores", "histogram")), dig(summary, ("scores", "gains"))
+    if not isinstance(histogram, dict) or not isinstance(gains, dict):
+        return None
+    edges, churned, stayed = (histogram.get(k) for k in ("edges", "churned", "stayed"))
+    fraction, captured = gains.get("fraction"), gains.get("captured")
+    if not all(isinstance(v, list) for v in (edges, churned, stayed, fraction, captured)) \
+            or not len(edges) == len(churned) + 1 == len(stayed) + 1 or len(fraction) != len(captured):
+        return None
+    return histogram, gains

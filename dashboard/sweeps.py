@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.run_state import RunState
-from dashboard.summary import summary_wall_time
+from dashboard.summary import reference_centralized, summary_wall_time
 
 SWEEP_RUN_ID = re.compile(r"^(?P<sweep>.+)_(?P<job>\d+)_n(?P<clients>\d+)$")
 # Config keys that differ between jobs for bookkeeping reasons, never because they were swept.
@@ -64,6 +64,7 @@ def sweep_frame(jobs: list[RunState], sweep: str, now: datetime | None = None) -
             "sweep": sweep, "job": (sweep_of(job.run_id) or ("", -1))[1], "run_id": job.run_id,
             **{k: flat.get(k, job.num_clients if k == "num_clients" else None) for k in keys},
             "status": job.status, "final_auc": job.final_auc(),
+            "centralized_auc": reference_centralized(job.reference, "auc"),
             "wall_time_s": wall if wall is not None else job.elapsed_seconds(now),
         })
     return pd.DataFrame(rows)

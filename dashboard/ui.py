@@ -65,18 +65,41 @@ def live(render: Callable[[MonitorStore], None]) -> None:
     _body()
 
 
-def pick_run(store: MonitorStore, key: str = "run_picker") -> RunState:
-    """Run selector (newest first), preselected from `?run=<id>`; keeps the URL in sync."""
+def url_select(label: str, options: list[str], param: str, format_func: Callable[[str], str],
+               where: str) -> str | None:
+    """A select box whose choice lives in `?<param>=`: a cold start, a link or a refresh opens
+    that choice, picking another rewrites the URL. A value that is not among `options` says so
+    (naming `where` it was looked for) and leaves the URL alone; then None until one is picked."""
+    key = f"url_{param}"
+    wanted = st.query_params.get(param)
+    if wanted is not None and wanted not in options:
+        st.error(f"**No {label.lower()} `{wanted}`** among the {len(options)} on {where}. Check "
+                 f"the link (ids are case-sensitive), or pick one below.", icon=":material/search_off:")
+        st.session_state.pop(key, None)
+        return st.selectbox(label, options, index=None, key=key, placeholder=f"choose a {label.lower()}",
+                            format_func=format_func, on_change=_choice_to_url, args=(key, param))
+    if wanted is not None:
+        st.session_state[key] = wanted
+    choice = st.selectbox(label, options, key=key, format_func=format_func,
+                          on_change=_choice_to_url, args=(key, param))
+    if wanted is None and choice is not None:  # name what is shown: a refresh or a copied link keeps it
+        st.query_params[param] = choice
+    return choice
+
+
+def _choice_to_url(key: str, param: str) -> None:
+    if st.session_state.get(key) is not None:
+        st.query_params[param] = st.session_state[key]
+
+
+def pick_run(store: MonitorStore) -> RunState | None:
+    """Run selector (newest first) bound to `?run=<id>`; None while the id names no run."""
     oldest = datetime.min.replace(tzinfo=UTC)
     runs = sorted(store.runs.values(), key=lambda r: r.started_at or oldest, reverse=True)
-    options = [r.run_id for r in runs]
-    wanted = st.query_params.get(RUN_PARAM)
-    if key not in st.session_state and wanted in options:
-        st.session_state[key] = wanted
-    choice = st.selectbox("Run", options, key=key, format_func=lambda rid: _run_label(store.runs[rid]))
-    if st.query_params.get(RUN_PARAM) != choice:
-        st.query_params[RUN_PARAM] = choice
-    return store.runs[choice]
+    where = f"`{store.status.topic_prefix}.*` at `{store.status.bootstrap}`"
+    choice = url_select("Run", [r.run_id for r in runs], RUN_PARAM,
+                        lambda rid: _run_label(store.runs[rid]), where)
+    return None if choice is None else store.runs[choice]
 
 
 def _run_label(run: RunState) -> str:

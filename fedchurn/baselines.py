@@ -21,6 +21,7 @@ from churn.loading import ChurnData
 from churn.metrics import binary_metrics
 from churn.model import fit_classifier
 from fedchurn import CONF_DIR
+from fedchurn.user_errors import run_reporting_bad_input, take_debug_flag
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +118,16 @@ def run_baselines(cfg: Any) -> dict[str, Any]:
 
 
 def main() -> None:
+    """Hydra entry point; bad data ends it with one paragraph and exit code 2."""
     import hydra
     from omegaconf import DictConfig, OmegaConf
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _entry(cfg: DictConfig) -> None:
-        run_baselines(OmegaConf.to_container(cfg, resolve=True))
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        run_reporting_bad_input(lambda: run_baselines(resolved), argv)
 
+    argv = take_debug_flag()
     _entry()
 
 

@@ -31,6 +31,8 @@ def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) ->
             "evaluate_metrics": record.evaluate_metrics,
             "seconds": record.durations.get("round"),
             **({"privacy": record.privacy} if getattr(record, "privacy", None) else {}),
+            # secure=secagg: sites summed, dropped, threshold, and why a round was aborted
+            **({"secure": record.secure} if getattr(record, "secure", None) else {}),
         })
     return rows
 

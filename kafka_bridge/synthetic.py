@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from churn.metrics import score_summary
 from churn.rounds import ClientUpdate, Rejection, RoundObserver, RoundRecord, RunInfo
 from kafka_bridge.verify import weighted_average
 
@@ -51,6 +52,17 @@ def _curves(auc: float, points: int = 60) -> dict[str, dict[str, list[float]]]:
     precision = prevalence * recall / (prevalence * recall + (1 - prevalence) * fpr[1:])
     return {"roc": {"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()},
             "pr": {"recall": recall.round(4).tolist(), "precision": precision.round(4).tolist()}}
+
+
+def _scores(auc: float, rows: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """Histogram and gains (as strategy/server_app.py sends them) of binormal scores with the
+    given AUC at 26% prevalence."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    churned = rng.random(rows) < 0.26
+    logit = rng.normal(size=rows) + churned * math.sqrt(2) * norm.ppf(auc) - 1.0
+    return score_summary(churned, 1 / (1 + np.exp(-logit)))
 
 
 def synthetic_run(run_id: str | None = None, *, num_clients: int = 3, num_rounds: int = 3,
@@ -118,7 +130,7 @@ def synthetic_run(run_id: str | None = None, *, num_clients: int = 3, num_rounds
     final_log_loss = 0.62 - 0.2 * (1 - math.exp(-num_rounds / 1.5))
     summary = {"run_id": run_id, "rounds": num_rounds,
                "final_server_metrics": {"auc": auc, "log_loss": final_log_loss},
-               "curves": _curves(auc)}
+               "curves": _curves(auc), "scores": _scores(auc)}
     return SyntheticRun(info, records, summary)
 
 

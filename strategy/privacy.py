@@ -8,8 +8,9 @@ What is protected (README-ready):
     is (ε, δ)-differentially private with respect to adding or removing one site's entire
     dataset. Each round every site is sampled independently with probability
     q = `strategy.fraction_train` (Poisson sampling from a secret RNG); a sampled site sends
-    its update delta clipped to L2 norm S (Flower's `fixedclipping_mod`, re-checked and if
-    need be clipped again on the server); the server adds N(0, z²S²) to the SUM of the clipped
+    its update delta clipped to L2 norm S (Flower's `fixedclipping_mod`; re-checked and if
+    need be clipped again on the server, except under `secure=secagg`, where the server sees
+    only the sum and relies on the sites' clipping); the server adds N(0, z²S²) to the SUM of the clipped
     deltas and divides by the fixed q·N (uniform weights: a site's row count cannot raise its
     influence). The server is the trusted aggregator ("central" DP): it sees the clipped
     per-site updates, the sampled set, the sites' metrics and row counts, and so do the

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from churn import protocol as P
-from churn.datasets import load_dataset
+from churn.datasets import load_dataset, needs_inference
 from churn.loading import ChurnData
 from churn.site_data import ClientSettings
 from strategy.server_app import ServerPlan
@@ -60,11 +60,12 @@ def server_plan(
     every SuperNode, and the DP group holds the secret noise seed.
     """
     settings = ClientSettings.from_run_config(run_config)  # same keys the ClientApp reads
+    data_config = json.loads(settings.data_config)
     if test is None:
         test_path = str(run_config.get("test-path", ""))
         if not test_path:
             raise ValueError("run config `test-path` must name the server's held-out test.csv")
-        test = load_dataset({**json.loads(settings.data_config), "path": test_path})
+        test = load_dataset({**data_config, "path": test_path})
     # conf/strategy/* as JSON (name and its options), then the sampling keys of the run config
     strategy = dict(json.loads(str(run_config.get("strategy-config", "") or "{}")))
     strategy.update({key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS
@@ -88,4 +89,6 @@ def server_plan(
         code_version=str(run_config.get("code-version", "") or "unknown"),
         privacy=dict(privacy or {}),
         secure=dict(secure or {}),
+        # data=csv: the nodes' evidence decides the schema (their files, not the test file's)
+        schema_inference=data_config if needs_inference(data_config) else None,
     )

@@ -6,9 +6,12 @@ import streamlit as st
 
 from dashboard import run_charts, tables
 from dashboard.audit_status import audit_label, audit_rounds_frame, run_verdict
+from dashboard.downloads import run_downloads
+from dashboard.model_charts import TOP_SHARES, top_share
 from dashboard.privacy import epsilon_spec, privacy_badge
 from dashboard.run_state import FAILED, RunState
 from dashboard.store import MonitorStore
+from dashboard.summary import reference_local, summary_scores
 from dashboard.ui import pick_run
 
 
@@ -43,6 +46,9 @@ def _chart(chart_spec: dict, key: str) -> None:
     st.vega_lite_chart(chart_spec, width="stretch", key=key)
 
 
+TABS = ["Performance", "Round log", "Clients", "Final model", "Audit", "Config"]
+
+
 def _performance(run: RunState) -> None:
     auc = run_charts.auc_spec(run)
     if auc is None:
@@ -53,13 +59,22 @@ def _performance(run: RunState) -> None:
         fed = fed[fed["model"] == tables.FEDERATED]
         planned = tables.config_value(run.config, "num_rounds") or "?"
         st.caption(f"federated AUC plotted for {len(fed)} of {planned} rounds; latest "
-                   f"{fed['value'].iloc[-1]:.4f} (round {int(fed['round'].iloc[-1])})")
+                   f"{fed['value'].iloc[-1]:.4f} (round {int(fed['round'].iloc[-1])}). "
+                   + _band_note(run))
     loss = run_charts.loss_spec(run)
     if loss is not None:
         _chart(loss, "loss_chart")
     epsilon = epsilon_spec(run)
     if epsilon is not None:
         _chart(epsilon, "epsilon_chart")
+
+
+def _band_note(run: RunState) -> str:
+    local = [v for v in reference_local(run.reference, "auc").values() if v is not None]
+    if not local:
+        return ""
+    return (f"The red band spans the {len(local)} sites' local-only models (light: min to max, "
+            "dark: middle 50%); hover it to name a site. The y-axis title gives the range shown.")
 
 
 def _round_log(run: RunState) -> None:
@@ -78,7 +93,30 @@ def _clients(run: RunState) -> None:
             _chart(chart_spec, "client_metric_chart")
 
 
+def _gains_tiles(run: RunState) -> None:
+    scores = summary_scores(run.summary)
+    if scores is None:
+        st.info("No score histogram / gains in this run's summary (`summary.scores`, sent by "
+                "strategy/server_app.py since the final-model view was added).")
+        return
+    gains = scores[1]
+    cols = st.columns(len(TOP_SHARES) + 1)
+    for col, share in zip(cols, TOP_SHARES, strict=False):
+        found = top_share(gains, share)
+        if found is not None:
+            col.metric(f"top {share:.0%} by score", f"{found[0]:.0%} of churners",
+                       delta=f"lift {found[1]:.2f}", delta_color="off", delta_arrow="off")
+    cols[-1].metric("churn rate in the test set", f"{gains.get('base_rate', float('nan')):.1%}")
+
+
 def _final_model(run: RunState) -> None:
+    _gains_tiles(run)
+    left, right = st.columns(2)
+    for column, chart_spec, key in ((left, run_charts.gains_spec(run), "gains_chart"),
+                                    (right, run_charts.score_histogram_spec(run), "score_hist")):
+        if chart_spec is not None:
+            with column:
+                _chart(chart_spec, key)
     left, right = st.columns(2)
     for column, kind in ((left, "roc"), (right, "pr")):
         chart_spec = run_charts.curve_spec(run, kind)
@@ -112,11 +150,21 @@ def _config(run: RunState) -> None:
                f"{len(run.feature_names)} features · {len(run.events)} events")
 
 
+def _downloads(run: RunState) -> None:
+    cols = st.columns(4)
+    for col, item in zip(cols, run_downloads(run), strict=True):
+        col.download_button(item.label, item.data, file_name=item.file_name, mime=item.mime,
+                            key=f"download_{item.file_name}", on_click="ignore", icon=":material/download:")
+
+
 def render(store: MonitorStore) -> None:
-    """Run picker, headline tiles, then tabs with the run's charts and tables."""
+    """Run picker, headline tiles, then tabs with the run's charts and tables (`?tab=`)."""
     run = pick_run(store)
+    if run is None:
+        return
     _headline(run)
-    tabs = st.tabs(["Performance", "Round log", "Clients", "Final model", "Audit", "Config"])
+    _downloads(run)
+    tabs = st.tabs(TABS, key="tab", bind="query-params")
     for tab, section in zip(tabs, (_performance, _round_log, _clients, _final_model, _audit, _config),
                             strict=True):
         with tab:

@@ -30,3 +30,20 @@ def test_one_class_and_empty_inputs() -> None:
     assert math.isnan(one_class["auc"]) and math.isnan(one_class["pr_auc"])
     assert one_class["accuracy"] == pytest.approx(0.5)
     assert all(math.isnan(v) for v in binary_metrics(np.array([]), np.array([])).values())
+
+
+def test_score_summary_histogram_counts_every_row_and_gains_match_a_direct_count() -> None:
+    from churn.metrics import score_summary
+
+    rng = np.random.default_rng(7)
+    y = (rng.random(1000) < 0.25).astype(int)
+    proba = np.clip(rng.random(1000) * 0.7 + 0.3 * y, 0, 1)
+    out = score_summary(y, proba)
+    hist, gains = out["histogram"], out["gains"]
+    assert sum(hist["churned"]) == y.sum() and sum(hist["stayed"]) == (1 - y).sum()
+    top10 = np.argsort(-proba, kind="mergesort")[:100]
+    assert gains["fraction"][1] == pytest.approx(0.1)
+    assert gains["captured"][1] == pytest.approx(y[top10].sum() / y.sum(), abs=1e-6)
+    assert gains["lift"][1] == pytest.approx(gains["captured"][1] / 0.1, abs=1e-5)
+    assert gains["captured"][-1] == 1.0 and gains["lift"][1] > 1.5  # informative scores
+    assert score_summary(np.zeros(5), np.ones(5)) == {}

@@ -135,3 +135,32 @@ def screenshot(driver, name: str, charts: int = 0, tables: int = 0) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+# Rendered geometry of every visible Vega chart (Streamlit draws them as SVG): the plot area is
+# the root view's background rect, legends and the title are their own groups.
+_GEOMETRY_JS = """
+const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+                   return {x: r.x, y: r.y, w: r.width, h: r.height}; };
+return [...document.querySelectorAll('.vega-embed svg')].filter(s => s.getBoundingClientRect().height > 0)
+  .map(svg => ({
+    title: (svg.querySelector('.role-title-text') || {}).textContent || '',
+    svg: box(svg),
+    plot: box(svg.querySelector('g.mark-group.role-frame.root > g > path.background')),
+    legends: [...svg.querySelectorAll('g.role-legend')].map(box),
+    axis_labels: [...svg.querySelectorAll('g.role-axis')].map(
+        a => [...a.querySelectorAll('.role-axis-label text')].map(t => t.textContent)),
+  }));
+"""
+
+
+def chart_geometry(driver) -> list[dict]:
+    """Per visible chart: title, svg / plot-area / legend boxes (px) and each axis's labels."""
+    return driver.execute_script(_GEOMETRY_JS)
+
+
+def overlap_px(a: dict, b: dict) -> float:
+    """Area in px² shared by two boxes {x, y, w, h}."""
+    dx = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
+    dy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
+    return max(0.0, dx) * max(0.0, dy)

@@ -26,12 +26,12 @@ def bridge_overrides(bootstrap: str, prefix: str, spool: Path) -> list[str]:
 
 
 def real_run(bootstrap: str, prefix: str, run_id: str, out: Path, *, num_clients: int = 3,
-             num_rounds: int = 3) -> dict:
+             num_rounds: int = 3, num_rows: int = 1500) -> dict:
     """A real federated run (in-process Flower engine) mirrored through the Kafka bridge."""
     from fedchurn.config import compose_config
     from fedchurn.simulate import run_job
 
-    overrides = ["engine=inprocess", "data.num_rows=1500", f"num_clients={num_clients}",
+    overrides = ["engine=inprocess", f"data.num_rows={num_rows}", f"num_clients={num_clients}",
                  f"num_rounds={num_rounds}", *bridge_overrides(bootstrap, prefix, out / "spool")]
     cfg = compose_config(overrides, output_dir=out / run_id)
     return run_job(cfg, run_id=run_id, output_dir=out / run_id, overrides=overrides)
@@ -56,16 +56,15 @@ def send_raw(bootstrap: str, topic: str, value: bytes) -> None:
 
 
 def chart_data(chart) -> pd.DataFrame:
-    """The data frame behind an AppTest Vega-Lite chart element (inline values or Arrow)."""
+    """All rows behind an AppTest Vega-Lite chart element (inline values of the spec and its
+    layers, and the Arrow datasets Streamlit moved out of it), stacked."""
     import json
 
-    spec = json.loads(chart.proto.spec)
-    values = (spec.get("data") or {}).get("values")
-    if values is None:
-        values = next((layer["data"]["values"] for layer in spec.get("layer", [])
-                       if "values" in layer.get("data", {})), None)
-    if values is not None:
-        return pd.DataFrame(values)
     import pyarrow as pa
 
-    return pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+    spec = json.loads(chart.proto.spec)
+    parts = [pd.DataFrame(values) for block in (spec, *spec.get("layer", []))
+             if (values := (block.get("data") or {}).get("values")) is not None]
+    parts += [pd.DataFrame(rows) for rows in (spec.get("datasets") or {}).values()]
+    parts += [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+    return pd.concat(parts, ignore_index=True)

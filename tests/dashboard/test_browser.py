@@ -45,7 +45,7 @@ def test_live_run_appears_and_its_auc_chart_gains_points(kafka_broker, tmp_path)
         screenshot(driver, "0_runs_live", tables=1)
         driver.get(f"{server.url}/run?run={run_id}")
         wait_for(lambda: any(v.startswith(f"{run_id} · running") for v in selected_values(driver))
-                 and "status\nrunning" in page_text(driver), 60, "the live run's detail page")
+                 and "status\nrunning" in page_text(driver), 90, "the live run's detail page")
         assert plotted_rounds(driver) == 0
         for step in range(ROUNDS):
             release(step)  # the server may now finish round step + 1

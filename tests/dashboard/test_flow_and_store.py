@@ -24,7 +24,7 @@ def received(events, read_delay_s: float = 0.5) -> list[ReceivedEvent]:
 def test_flow_counts_messages_and_bytes_per_topic_and_round():
     events = recorded_run("run-k", num_clients=3, num_rounds=2)
     flow = FlowStats()
-    flow.add(received(events), live=True)
+    flow.add(received(events), live_since=datetime.min.replace(tzinfo=UTC))
     per_topic = flow.per_topic().set_index("topic")
     assert per_topic.loc["p.runs", "messages"] == 2
     assert per_topic.loc["p.rounds", "messages"] == 4 and per_topic.loc["p.updates", "messages"] == 6
@@ -37,14 +37,27 @@ def test_flow_counts_messages_and_bytes_per_topic_and_round():
 
 def test_backlog_is_counted_but_not_timed():
     flow = FlowStats()
-    flow.add(received(recorded_run("old", num_rounds=1)), live=False)
+    flow.add(received(recorded_run("old", num_rounds=1)), live_since=None)
     assert flow.latency_frame().empty and flow.backlog_events > 0
+
+
+def test_only_events_published_after_the_previous_poll_are_timed():
+    """Events already on the topic when the reader last polled (it fell behind) are backlog."""
+    flow = FlowStats()
+    last_poll = datetime.now(UTC)
+    old = [ReceivedEvent(r.event, r.topic, r.size_bytes, last_poll - timedelta(seconds=30),
+                         last_poll - timedelta(seconds=30), last_poll + timedelta(seconds=1))
+           for r in received(recorded_run("late", num_rounds=1))]
+    new = received(recorded_run("live", num_rounds=1), read_delay_s=0.2)
+    flow.add(old + new, live_since=last_poll)
+    assert flow.backlog_events == len(old) and flow.live_events == len(new)
+    assert flow.latency_frame()["read_latency_s"].max() == pytest.approx(0.2)
 
 
 def test_diagram_shows_every_hop_with_counts():
     events = recorded_run("run-d", num_clients=3, num_rounds=2, reject_node=1001)
     flow = FlowStats()
-    flow.add(received(events), live=True)
+    flow.add(received(events), live_since=datetime.min.replace(tzinfo=UTC))
     flow.record_lag(datetime.now(UTC), {"p.runs": 0, "p.rounds": 1, "p.updates": 0})
     dot = flow_diagram(flow, build_runs(events), "p", "run-d", malformed=2)
     for text in ("clients -> aggregator", "5 updates", "1 rejected", "p.updates", "lag 1",
@@ -90,6 +103,24 @@ def test_store_folds_incrementally_survives_failures_and_dedups_after_reconnect(
     assert store.refresh(0).connected and store.status.error is None
     assert store.runs["run-s"].version == len(events) and store.status.events_read == len(events)
     assert store.flow.per_topic()["messages"].sum() == len(events)  # re-read events counted once
+
+
+def test_store_times_only_events_published_after_its_previous_poll():
+    """History read on the first poll, and a backlog the reader finds later, are never timed."""
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    history = [ReceivedEvent(r.event, r.topic, r.size_bytes, long_ago, long_ago, r.read_at)
+               for r in received(recorded_run("old", num_rounds=1))]
+    script: list = [history]
+    store = MonitorStore(MonitorSettings(), reader_factory=lambda _s: FakeReader(script))
+    store.refresh(0)
+    assert store.flow.backlog_events == len(history) and store.flow.latency_frame().empty
+    fresh = received(recorded_run("new", num_rounds=1), read_delay_s=0.3)  # published after poll 1
+    script.append([*fresh, *[ReceivedEvent(r.event, r.topic, r.size_bytes, long_ago, long_ago,
+                                           r.read_at) for r in received(recorded_run("late", num_rounds=1))]])
+    store.refresh(0)
+    assert store.flow.live_events == len(fresh)
+    assert store.flow.backlog_events == len(history) + len(recorded_run("late", num_rounds=1))
+    assert store.flow.latency_frame()["read_latency_s"].max() == pytest.approx(0.3)
 
 
 def test_settings_come_from_the_environment_over_the_file(tmp_path):

@@ -73,6 +73,7 @@ def test_runs_page_lists_every_run_and_the_failure_stands_out(monkeypatch, topic
     assert frame.loc["real-run", "final_auc"] == pytest.approx(topics["real"]["final"]["federated_auc"])
     assert (frame.loc["real-run", "data"], frame.loc["real-run", "engine"]) == ("synthetic", "inprocess")
     assert frame.loc["real-run", "num_clients"] == 3 and frame.loc["real-run", "audit"] == "PASS"
+    assert frame.loc["real-run", "detail"] == "run?run=real-run"  # relative: /run?run=real-run
     assert frame.loc["broken-run", "status"] == "failed"
     assert any("broken-run" in e.value and "synthetic failure" in e.value for e in at.error)
     assert any("1 malformed" in w.value for w in at.warning)
@@ -81,7 +82,7 @@ def test_runs_page_lists_every_run_and_the_failure_stands_out(monkeypatch, topic
 def test_run_detail_page_shows_curves_log_clients_and_audit(monkeypatch, topics):
     at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/run_detail.py",
                    run="real-run")
-    assert at.selectbox(key="run_picker").value == "real-run"
+    assert at.selectbox(key="url_run").value == "real-run"
     tiles = {m.label: m.value for m in at.metric}
     final = topics["real"]["final"]
     assert tiles["federated AUC"] == f"{final['federated_auc']:.4f}"
@@ -112,6 +113,10 @@ def test_kafka_flow_page_counts_messages_per_topic(monkeypatch, topics):
     # real run: 3 rounds x (start + aggregated) and 3 x 3 updates; sweep: 2 x (2+2), 2x2 + 4x2
     assert per_topic.loc[f"{prefix}.runs", "messages"] == 3 * 2 + 2  # the failed run has 2
     assert per_topic.loc[f"{prefix}.updates", "messages"] >= 9 + 4 + 8
+    # every event was on the topics before the dashboard first polled: counted, never timed
+    live, backlog = map(int, {m.label: m.value for m in at.metric}["live / backlog"].split(" / "))
+    assert live == 0 and backlog == per_topic["messages"].sum()
+    assert any("No live events" in i.value for i in at.info)
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "clients -> aggregator" in dot and f"{prefix}.updates" in dot and "1 malformed" in dot
     at.selectbox(key="flow_scope").set_value("real-run").run()
@@ -124,7 +129,9 @@ def test_sweeps_page_plots_final_auc_against_num_clients(monkeypatch, topics):
     frame = frame_with(at, "job", "final_auc", "wall_time_s")
     assert list(frame["num_clients"]) == [2, 4]
     assert list(frame["final_auc"]) == pytest.approx([s["final"]["federated_auc"] for s in topics["sweep"]])
-    assert len(at.get("vega_lite_chart")) >= 2
+    auc = chart_titled(at, "final federated AUC vs num_clients")
+    assert "centralized" in str(json.loads(auc.proto.spec)["title"])
+    assert set(chart_data(auc)["centralized_auc"]) == {topics["sweep"][0]["final"]["centralized_auc"]}
 
 
 def test_no_broker_shows_a_banner_not_a_traceback(monkeypatch):
@@ -137,3 +144,52 @@ def test_no_broker_shows_a_banner_not_a_traceback(monkeypatch):
 def test_empty_topics_show_a_waiting_banner(monkeypatch, kafka_broker):
     at = open_page(monkeypatch, kafka_broker.bootstrap, unique_prefix(), "app_pages/run_detail.py")
     assert any("No runs" in i.value for i in at.info)
+
+
+def test_run_link_with_a_wrong_id_says_so_and_keeps_the_link(monkeypatch, topics):
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/run_detail.py",
+                   run="no-such-run")
+    assert any("No run `no-such-run`" in e.value for e in at.error)
+    assert at.selectbox(key="url_run").value is None and at.query_params["run"] == "no-such-run"
+    assert not at.metric  # no other run's numbers under a link that named this one
+
+
+def test_final_model_tab_shows_gains_lift_and_score_distribution(monkeypatch, topics):
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/run_detail.py",
+                   run="real-run")
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["top 10% by score"].endswith("% of churners")
+    assert tiles["top 20% by score"].endswith("% of churners")
+    hist = chart_data(chart_titled(at, "predicted churn probability"))
+    assert hist["customers"].sum() == 300  # every test-set customer of the 1500-row run, once
+    gains = chart_data(chart_titled(at, "cumulative gains"))
+    assert gains["captured"].max() == 1.0
+    assert len(at.get("download_button")) == 4
+
+
+def test_compare_page_plots_chosen_runs_and_marks_config_differences(monkeypatch, topics):
+    sweep = "2030-01-01_00-00-00"
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/compare.py",
+                   runs=f"real-run,{sweep}_0_n2,missing-run")
+    assert any("missing-run" in e.value for e in at.error)
+    auc = chart_data(chart_titled(at, "federated ROC-AUC per round"))
+    assert set(auc["run_id"]) == {"real-run", f"{sweep}_0_n2"}
+    table = frame_with(at, "setting", "differs").set_index("setting")
+    assert table.loc["num_clients", "differs"] and table.loc["num_clients", "real-run"] == "3"
+    assert not table.loc["engine.name", "differs"]
+    chart_titled(at, "federated log-loss per round")
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/compare.py",
+                   sweep=sweep)
+    auc = chart_data(chart_titled(at, "federated ROC-AUC per round"))
+    assert set(auc["run_id"]) == {f"{sweep}_0_n2", f"{sweep}_1_n4"}
+
+
+def test_sweep_link_opens_that_sweep_and_a_wrong_one_says_so(monkeypatch, topics):
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/sweeps.py",
+                   sweep="2030-01-01_00-00-00")
+    assert at.selectbox(key="url_sweep").value == "2030-01-01_00-00-00"
+    assert len(frame_with(at, "job", "final_auc")) == 2
+    at = open_page(monkeypatch, topics["bootstrap"], topics["prefix"], "app_pages/sweeps.py",
+                   sweep="1999-no-such-sweep")
+    assert any("No sweep `1999-no-such-sweep`" in e.value for e in at.error)
+    assert at.query_params["sweep"] == "1999-no-such-sweep" and not at.dataframe

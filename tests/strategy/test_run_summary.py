@@ -1,4 +1,4 @@
-"""The run_finished summary carries the final model's ROC/PR curves and the server wall time."""
+"""run_finished summary: ROC/PR curves, score histogram and gains of the final model, wall time."""
 
 from __future__ import annotations
 
@@ -44,3 +44,7 @@ def test_summary_has_curves_of_the_final_model(tmp_path: Path) -> None:
     assert abs(auc - result["final"]["federated_auc"]) < 0.01
     assert len(pr["recall"]) == len(pr["precision"]) >= 2
     assert 0 < summary["wall_time_s"] < result["timing"]["wall_s"] + 1
+    scores = summary["scores"]  # the churn team's view: score histogram and gains on the test set
+    test_rows = 900 - 720  # the 80/20 split of 900 rows
+    assert sum(scores["histogram"]["churned"]) + sum(scores["histogram"]["stayed"]) == test_rows
+    assert scores["gains"]["captured"][-1] == 1.0 and scores["gains"]["lift"][1] > 1.0
