@@ -46,9 +46,12 @@ def comparison_table(final: dict[str, Any]) -> str:
         values = [final.get(f"{prefix}_{k}") for k in METRIC_NAMES]
         lines.append(f"{label:<22} " + " ".join(
             _fmt(v, w) for v, w in zip(values, (7, 7, 8, 6), strict=True)))
-    lines.append(f"{'local-only mean':<22} {_fmt(final.get('local_mean_auc'), 7)}")
-    lines.append(f"{'local-only min':<22} {_fmt(final.get('local_min_auc'), 7)}"
-                 f"   ({final.get('local_untrainable') or 0} site(s) cannot train alone)")
+    if final.get("local_trained") or final.get("local_untrainable"):
+        lines.append(f"{'local-only mean':<22} {_fmt(final.get('local_mean_auc'), 7)}")
+        lines.append(f"{'local-only min':<22} {_fmt(final.get('local_min_auc'), 7)}"
+                     f"   ({final.get('local_untrainable') or 0} site(s) cannot train alone)")
+    else:
+        lines.append(f"{'local-only':<22} not fitted (reference.local_only=false)")
     if final.get("auc_gap") is not None:
         lines.append(f"AUC gap centralized - federated: {final['auc_gap']:+.4f}")
     fe = final.get("federated_eval")

@@ -99,7 +99,9 @@ def run_job(
             print(f"schema -> {write_schema_file(Path(output_dir) / 'schema.yaml', decision)}")
     # 4. reference numbers (centralized and local-only) on the same spec the sites will agree
     spec = experiment.feature_spec(str(cfg["imputation"]))
-    reference = compute_baselines(experiment, spec, float(cfg["C"]))
+    reference = compute_baselines(experiment, spec, float(cfg["C"]),
+                                  local_only=bool((cfg.get("reference") or {}).get("local_only",
+                                                                                    True)))
     cfg = with_resolved_privacy(cfg, len(experiment.parts))  # privacy=dp: z calibrated to ε
     # 5. the apps
     outcome = ServerOutcome()
