@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from churn.datasets import load_dataset
+from churn.datasets import infer_schema_over, load_dataset, needs_inference
 from churn.feature_spec import FeatureSpec
 from churn.loading import ChurnData
 from churn.partitioning import describe_partitions, partition_rows
 from churn.preprocessing import federated_feature_spec
+from churn.schema_inference import SchemaDecision
 from churn.split import stratified_split
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class Experiment:
     test: ChurnData
     parts: list[np.ndarray]
     partition_report: list[dict[str, Any]]
+    schema_decision: SchemaDecision | None = None  # data=csv: what the sites' evidence gave
 
     def client_data(self, client: int) -> ChurnData:
         """The training rows client `client` holds."""
@@ -40,12 +42,29 @@ class Experiment:
 
 
 def prepare_experiment(cfg: Mapping[str, Any]) -> Experiment:
-    """Load data, hold out the shared test set and deal training rows to `cfg.num_clients`."""
-    data = load_dataset(cfg["data"])
-    train, test = stratified_split(data, float(cfg["test_size"]), int(cfg["seed"]))
+    """Load data, hold out the shared test set and deal training rows to `cfg.num_clients`.
+
+    With `data.test_path` the user's own file is the shared test set and every row of
+    `data.path` is training data. For data=csv the schema is then decided over the
+    clients' partitions exactly as the federation's evidence query decides it.
+    """
+    data_cfg = cfg["data"]
+    data = load_dataset(data_cfg)
+    test_path = data_cfg.get("test_path")
+    if test_path:
+        train, test = data, load_dataset({**data_cfg, "path": test_path})
+    else:
+        train, test = stratified_split(data, float(cfg["test_size"]), int(cfg["seed"]))
     parts = partition_rows(train, cfg["partition"], int(cfg["num_clients"]), int(cfg["seed"]))
+    decision = None
+    if needs_inference(data_cfg) and train.raw is not None:
+        frames = [train.raw.iloc[p] for p in parts if len(p)]
+        decision = infer_schema_over(frames, data_cfg, data.source)
+        data, train = data.with_schema(decision.schema), train.with_schema(decision.schema)
+    if test.schema != train.schema:
+        test = test.with_schema(train.schema)
     report = describe_partitions(parts, train.target)
     flagged = [r["client"] for r in report if r["empty"] or r["single_class"]]
     if flagged:
         log.warning("clients %s are empty or hold one class only; see the partition report", flagged)
-    return Experiment(data, train, test, parts, report)
+    return Experiment(data, train, test, parts, report, decision)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from churn.dialect import NA_TOKENS, read_table
+from churn.errors import DataError, did_you_mean
 from churn.schema import DatasetSchema
+
+__all__ = ["DataError", "ChurnData", "load_csv", "validate_frame", "clean_features"]
 
 MISSING_CATEGORY = "(missing)"
 _MAX_ROWS_SHOWN = 10
-
-
-class DataError(ValueError):
-    """A churn table that cannot be used as given; the message says where and why."""
 
 
 @dataclass
@@ -28,6 +27,7 @@ class ChurnData:
     schema: DatasetSchema
     source: str
     fingerprint: str
+    raw: pd.DataFrame | None = None  # the rows' CSV cells, to apply another schema later
 
     def __len__(self) -> int:
         return len(self.target)
@@ -40,31 +40,26 @@ class ChurnData:
             schema=self.schema,
             source=self.source,
             fingerprint=self.fingerprint,
+            raw=None if self.raw is None else self.raw.iloc[rows].reset_index(drop=True),
         )
 
-
-def load_csv(path: str | Path, schema: DatasetSchema, allow_extra_columns: bool = False) -> ChurnData:
-    """Read `path` and validate it against `schema`; raise DataError naming the problem."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    raw_bytes = path.read_bytes()
-    if not raw_bytes.strip():
-        raise DataError(f"{path}: the file is empty")
-    frame = read_table(path)
-    if frame.empty:
-        raise DataError(f"{path}: has a header but no data rows")
-    fingerprint = hashlib.sha256(raw_bytes).hexdigest()
-    return validate_frame(frame, schema, str(path), fingerprint, allow_extra_columns)
+    def with_schema(self, schema: DatasetSchema) -> ChurnData:
+        """The same rows under `schema` (e.g. the one the federation agreed)."""
+        if schema == self.schema:
+            return self
+        if self.raw is None:
+            raise DataError(f"{self.source}: generated data has a fixed schema; cannot apply "
+                            f"schema {schema.name!r}")
+        return validate_frame(self.raw, schema, self.source, self.fingerprint,
+                              allow_extra_columns=True)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A CSV's cells as the text written there: no type guessing, and "NA" or a blank stays a
-    string, so the schema (not pandas) decides what is missing. DataError when it cannot parse."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable CSV ({err})") from err
+def load_csv(path: str | Path, schema: DatasetSchema, allow_extra_columns: bool = False,
+             **dialect: str | None) -> ChurnData:
+    """Read `path` (dialect detected unless given: sep, decimal, encoding) and validate it."""
+    table = read_table(path, **dialect)
+    return validate_frame(table.frame, schema, table.source, table.fingerprint,
+                          allow_extra_columns)
 
 
 def validate_frame(
@@ -78,8 +73,12 @@ def validate_frame(
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [c for c in schema.required_columns if c not in frame.columns]
     if missing:
-        raise DataError(f"{source}: missing columns {missing} (schema {schema.name!r})")
-    extra = [c for c in frame.columns if c not in schema.required_columns]
+        raise DataError(f"{source}: missing columns {missing} (schema {schema.name!r})"
+                        f"{did_you_mean(missing[0], list(frame.columns))}; rename the header "
+                        "or name the file's columns in data.target / data.categorical / "
+                        "data.numeric")
+    extra = [c for c in frame.columns
+             if c not in schema.required_columns and c not in schema.dropped]
     if extra and not allow_extra_columns:
         raise DataError(
             f"{source}: unexpected columns {extra}; list them in data.id_columns to drop them "
@@ -87,7 +86,8 @@ def validate_frame(
         )
     target = _target_to_binary(frame[schema.target].astype(str).str.strip(), schema, source)
     features = clean_features(frame, schema, source)
-    return ChurnData(features.reset_index(drop=True), target, schema, source, fingerprint)
+    return ChurnData(features.reset_index(drop=True), target, schema, source, fingerprint,
+                     raw=frame.reset_index(drop=True))
 
 
 def clean_features(frame: pd.DataFrame, schema: DatasetSchema, source: str = "input") -> pd.DataFrame:
@@ -117,7 +117,7 @@ def _numeric_column(values: pd.Series, column: str, schema: DatasetSchema, sourc
             numbers = numbers.fillna(schema.blank_fill[column])
         return numbers
     text = values.astype(str).str.strip()
-    blank = text == ""
+    blank = text.isin(NA_TOKENS)
     numbers = pd.to_numeric(text.mask(blank, None), errors="coerce")
     bad = numbers.isna() & ~blank
     if bad.any():
@@ -125,7 +125,8 @@ def _numeric_column(values: pd.Series, column: str, schema: DatasetSchema, sourc
         examples = text[bad].head(3).tolist()
         raise DataError(
             f"{source}: column {column!r} must be numeric but has text {examples} on "
-            f"line(s) {_shorten(lines)} ({len(lines)} row(s))"
+            f"line(s) {_shorten(lines)} ({len(lines)} row(s)); fix or blank those cells, or list "
+            f"the column in data.categorical if it is not a number"
         )
     if not np.isfinite(numbers.dropna().to_numpy(dtype=float)).all():
         raise DataError(f"{source}: column {column!r} holds infinite values")
@@ -136,7 +137,7 @@ def _numeric_column(values: pd.Series, column: str, schema: DatasetSchema, sourc
 
 def _target_to_binary(labels: pd.Series, schema: DatasetSchema, source: str) -> np.ndarray:
     allowed = {schema.positive} | ({schema.negative} if schema.negative is not None else set())
-    counts = labels.value_counts()
+    counts = {str(label): int(n) for label, n in labels.value_counts().items()}
     if schema.negative is not None:
         unknown = {label: int(n) for label, n in counts.items() if label not in allowed}
         if unknown:
@@ -147,12 +148,13 @@ def _target_to_binary(labels: pd.Series, schema: DatasetSchema, source: str) -> 
     elif len(counts) > 2:
         raise DataError(
             f"{source}: target column {schema.target!r} has {len(counts)} labels "
-            f"{dict(counts)}; a churn target needs two (set data.negative to name the other)"
+            f"{counts}; a churn target needs two (set data.negative to name the other)"
         )
     if len(counts) < 2 or schema.positive not in counts:
         raise DataError(
-            f"{source}: target column {schema.target!r} has one class only {dict(counts)}; "
-            f"need both positive={schema.positive!r} and another label"
+            f"{source}: target column {schema.target!r} has one class only {counts}; "
+            f"need both positive={schema.positive!r} and another label (rows of churners and "
+            "of customers who stayed); check that data.target names the churn column"
         )
     return (labels.to_numpy() == schema.positive).astype(np.int8)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from churn.errors import DataError, did_you_mean
 from churn.loading import ChurnData
 
 _MAX_DRAWS = 100
@@ -47,7 +48,7 @@ def partition_quantity(
     """Size skew: client sizes ~ Dirichlet(alpha) of the rows, each at least `min_rows`."""
     _check_alpha(alpha)
     if num_rows < num_clients * min_rows:
-        raise ValueError(f"{num_rows} rows cannot give {num_clients} clients {min_rows} rows each")
+        raise DataError(f"{num_rows} rows cannot give {num_clients} clients {min_rows} rows each")
     spare = num_rows - num_clients * min_rows
     shares = rng.dirichlet(np.full(num_clients, alpha))
     sizes = np.full(num_clients, min_rows) + rng.multinomial(spare, shares)
@@ -89,9 +90,10 @@ def partition_rows(
 ) -> list[np.ndarray]:
     """Row indices of `data` for each client, as `conf/partition/*.yaml` describes."""
     if num_clients < 1:
-        raise ValueError(f"num_clients must be at least 1, got {num_clients}")
+        raise DataError(f"num_clients must be at least 1, got {num_clients}")
     if num_clients > len(data):
-        raise ValueError(f"num_clients={num_clients} exceeds the {len(data)} training rows")
+        raise DataError(f"num_clients={num_clients} exceeds the {len(data)} training rows of "
+                        f"{data.source}; use fewer clients or a larger file")
     rng = np.random.default_rng(seed)
     name = partition_cfg.get("name")
     min_rows = int(partition_cfg.get("min_rows", 2))
@@ -105,11 +107,13 @@ def partition_rows(
                                   min_rows)
     if name == "column":
         column = str(partition_cfg["column"])
-        if column not in data.features.columns:
-            raise ValueError(f"partition.column={column!r} is not a feature column of "
-                             f"{data.source}; choose one of {list(data.features.columns)}")
-        return partition_by_column(data.features[column].astype(str).to_numpy(), num_clients, rng)
-    raise ValueError(f"unknown partition {name!r}; use iid, dirichlet, quantity or column")
+        table = data.raw if data.raw is not None else data.features
+        if column not in table.columns or column == data.schema.target:
+            raise DataError(f"partition.column={column!r} is not a column of "
+                             f"{data.source}{did_you_mean(column, list(table.columns))}")
+        return partition_by_column(table[column].astype(str).str.strip().to_numpy(), num_clients,
+                                   rng)
+    raise DataError(f"unknown partition {name!r}; use iid, dirichlet, quantity or column")
 
 
 def describe_partitions(parts: list[np.ndarray], target: np.ndarray) -> list[dict[str, Any]]:
@@ -141,4 +145,4 @@ def format_partition_report(report: list[dict[str, Any]]) -> str:
 
 def _check_alpha(alpha: float) -> None:
     if not alpha > 0:
-        raise ValueError(f"partition.alpha must be positive, got {alpha}")
+        raise DataError(f"partition.alpha must be positive, got {alpha}")

@@ -52,6 +52,22 @@ class Rejection:
 
 
 @dataclass
+class SiteEval:
+    """One site's federated-evaluation reply (aggregates only; see `churn.federated_eval`)."""
+
+    node_id: int
+    partition_id: int | None
+    rows: int  # evaluation rows
+    train_rows: int
+    histogram: np.ndarray  # (2, bins + 2) logit counts on the evaluation rows: neg, pos
+    certificate_sums: np.ndarray  # (3, d + 2) `churn.certificate.site_sums` on training rows
+    eval_log_loss_sum: float
+    train_loss_sum: float
+    local_auc: float  # the site's own local-only model on its evaluation rows (NaN: none)
+    federated_auc: float  # the global model on the same rows
+
+
+@dataclass
 class RoundRecord:
     """Everything that happened in one server round."""
 
@@ -77,6 +93,10 @@ class RoundRecord:
     # Optional: how the global model was formed: "fedavg" (sample-weighted average, also
     # FedProx), "median", "trimmed_mean", "krum", "newton" (updates are gradients/Hessians).
     aggregation: str = "fedavg"
+    # Optional (federated evaluation): pooled metrics, certificate and per-site AUCs of the
+    # global model (`churn.federated_eval.federated_summary`), and the site replies behind it.
+    federated_eval: dict[str, Any] | None = None
+    site_evals: list[SiteEval] = field(default_factory=list)
 
 
 class RoundObserver(Protocol):

@@ -22,6 +22,7 @@ class DatasetSchema:
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
     id_columns: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()  # columns read but not used (constant, all blank)
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     blank_fill: Mapping[str, float] = field(default_factory=dict)
 
@@ -42,6 +43,7 @@ class DatasetSchema:
             "categorical": list(self.categorical),
             "numeric": list(self.numeric),
             "id_columns": list(self.id_columns),
+            "dropped": list(self.dropped),
             "categories": {k: list(v) for k, v in self.categories.items()},
             "blank_fill": dict(self.blank_fill),
         }
@@ -101,6 +103,7 @@ def schema_from_config(cfg: Mapping[str, Any]) -> DatasetSchema:
         categorical=_strings(cfg["categorical"]),
         numeric=_strings(cfg["numeric"]),
         id_columns=_strings(cfg.get("id_columns") or ()),
+        dropped=_strings(cfg.get("dropped") or ()),
         categories={str(k): _strings(v) for k, v in categories.items()},
         blank_fill={str(k): float(v) for k, v in (cfg.get("blank_fill") or {}).items()},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from churn.datasets import load_dataset
 from churn.experiment import Experiment, prepare_experiment
 from churn.feature_spec import FeatureSpec
 from churn.loading import ChurnData
+from churn.schema import schema_from_config
 from churn.split import local_split
 
 
@@ -88,12 +89,21 @@ def load_experiment(settings: ClientSettings) -> Experiment:
 
 
 @functools.lru_cache(maxsize=64)
-def load_node_data(settings: ClientSettings, partition_id: int, data_path: str = "") -> NodeData:
+def load_node_data(settings: ClientSettings, partition_id: int, data_path: str = "",
+                   schema_json: str = "") -> NodeData:
     """The node's rows: its partition in simulation, or its own CSV (`data-path`) when deployed.
 
     With `local_eval_fraction` = 0 the node evaluates on its training rows (how well the
     global model fits each site); otherwise a seeded, stratified share is held out locally.
+    `schema_json` (the schema the server agreed, `churn.protocol.SCHEMA`) replaces the one
+    the node's own file gave.
     """
+    if schema_json:
+        own = load_node_data(settings, partition_id, data_path)
+        schema = schema_from_config(json.loads(schema_json))
+        train = own.train.with_schema(schema)
+        evaluation = train if own.evaluation is own.train else own.evaluation.with_schema(schema)
+        return NodeData(partition_id, train, evaluation)
     if data_path:
         rows = load_dataset({**json.loads(settings.data_config), "path": data_path})
     else:
@@ -120,12 +130,95 @@ def spec_fingerprint(spec_json: str) -> str:
     return FeatureSpec.from_json(spec_json).fingerprint
 
 
-@functools.lru_cache(maxsize=64)
+@dataclass(frozen=True)
+class EncodedPool:
+    """Simulated partitions' rows encoded once under a spec, partition after partition.
+
+    Partition k is rows `ranges[k]`, in the order of `Experiment.parts[k]`, so a node's matrix
+    is a view (no copy) equal bit for bit to encoding its own rows: the encoding is
+    elementwise. One encoding instead of one per node and message: at 300 nodes per-node
+    encoding ran `FeatureSpec.transform` 2,104 times, 43 % of a 98 s run.
+    """
+
+    features: np.ndarray
+    target: np.ndarray
+    ranges: dict[int, tuple[int, int]]
+
+    def rows_of(self, partition_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) of partition `partition_id`, views into the pool."""
+        start, stop = self.ranges[partition_id]
+        return self.features[start:stop], self.target[start:stop]
+
+
+_served: tuple[int, ...] | None = None  # partitions this process answers for; None = all
+
+
+def serve_partitions(partitions: Iterable[int] | None) -> None:
+    """Declare the simulated partitions this process answers for (an engine worker owns a
+    share of the nodes): its encoded pool then holds only their rows, not every worker all."""
+    global _served
+    _served = None if partitions is None else tuple(sorted(set(partitions)))
+
+
+def encoded_pool(settings: ClientSettings, spec_json: str, schema_json: str = "") -> EncodedPool:
+    """The served partitions' rows (under the agreed `schema_json`, if given) encoded under
+    `spec_json`, once per process and spec."""
+    return _encoded_pool(settings, spec_json, schema_json, _served)
+
+
+@functools.lru_cache(maxsize=2)
+def _encoded_pool(settings: ClientSettings, spec_json: str, schema_json: str,
+                  served: tuple[int, ...] | None) -> EncodedPool:
+    experiment = load_experiment(settings)
+    train = (experiment.train.with_schema(schema_from_config(json.loads(schema_json)))
+             if schema_json else experiment.train)
+    partitions = range(len(experiment.parts)) if served is None else served
+    parts = [experiment.parts[k] for k in partitions]
+    order = (np.concatenate(parts) if parts else np.zeros(0)).astype(int)
+    stops = np.cumsum([len(p) for p in parts]).astype(int)
+    ranges = {k: (int(stop - len(p)), int(stop))
+              for k, p, stop in zip(partitions, parts, stops, strict=True)}
+    spec = FeatureSpec.from_json(spec_json)
+    features = spec.transform(train.features.iloc[order], source="simulated partitions")
+    return EncodedPool(features, train.target[order], ranges)
+
+
 def encoded_node_data(
-    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str
+    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str,
+    schema_json: str = "",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_eval, y_eval) under the global spec, encoded once per spec."""
-    node = load_node_data(settings, partition_id, data_path)
+    if data_path:
+        return _encoded_own_rows(settings, partition_id, data_path, spec_json, schema_json)
+    experiment = load_experiment(settings)
+    if not 0 <= partition_id < len(experiment.parts):
+        raise ValueError(f"partition-id {partition_id} outside 0..{len(experiment.parts) - 1}")
+    pool = encoded_pool(settings, spec_json, schema_json)
+    if partition_id not in pool.ranges:  # not declared served here: encode it on its own
+        serve_partitions(None)
+        pool = encoded_pool(settings, spec_json, schema_json)
+    x, y = pool.rows_of(partition_id)
+    if settings.local_eval_fraction <= 0:
+        return x, y, x, y
+    train_rows, eval_rows = _local_rows(settings, partition_id)
+    if len(eval_rows) == 0:
+        return x, y, x, y
+    return x[train_rows], y[train_rows], x[eval_rows], y[eval_rows]
+
+
+@functools.cache  # two index arrays per simulated node (their rows' size)
+def _local_rows(settings: ClientSettings, partition_id: int) -> tuple[np.ndarray, np.ndarray]:
+    experiment = load_experiment(settings)
+    target = experiment.train.target[experiment.parts[partition_id]]
+    return local_split(target, settings.local_eval_fraction, settings.seed + partition_id)
+
+
+@functools.lru_cache(maxsize=64)  # a deployed process serves one or a few sites
+def _encoded_own_rows(
+    settings: ClientSettings, partition_id: int, data_path: str, spec_json: str,
+    schema_json: str = "",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    node = load_node_data(settings, partition_id, data_path, schema_json)
     spec = FeatureSpec.from_json(spec_json)
     source = f"node partition {partition_id}"
     x_train = spec.transform(node.train.features, source=source)

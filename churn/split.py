@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from churn.errors import DataError
 from churn.loading import ChurnData
 
 
 def stratified_split(data: ChurnData, test_size: float, seed: int) -> tuple[ChurnData, ChurnData]:
     """Split rows into (train, test) keeping the churn rate in both."""
     if not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must be in (0, 1), got {test_size}")
+        raise DataError(f"test_size must be in (0, 1), got {test_size}")
     rows = np.arange(len(data))
     train_rows, test_rows = train_test_split(
         rows, test_size=test_size, random_state=seed, stratify=data.target

@@ -1,6 +1,6 @@
 """The fedchurn ClientApp: answers preprocessing queries, trains and evaluates on its own rows.
 
-Only aggregates (`client_summary`, `client_histograms`), model parameters and metrics leave
+Only aggregates (`site_evidence`, `client_summary`, `client_histograms`), model parameters and metrics leave
 the node. Data is found through run-config keys (`churn.protocol`): in simulation the
 factory `build_client_app` closes over them (Flower's `run_simulation` takes no run config);
 a deployed SuperNode gets them from the run config and its own `data-path` node config.
@@ -18,6 +18,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.clientapp import ClientApp
 
 from churn import protocol as P
+from churn.column_evidence import site_evidence
 from churn.preprocessing import client_histograms, client_summary
 from churn.site_data import (
     ClientSettings,
@@ -27,6 +28,7 @@ from churn.site_data import (
     spec_fingerprint,
 )
 from clients.behaviour import ClientBehaviour
+from clients.federated_eval import bins_of, federated_eval_payload
 from clients.local_training import (
     effective_c,
     local_metrics,
@@ -47,11 +49,22 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
     def settings_of(context: Context) -> ClientSettings:
         return ClientSettings.from_run_config({**defaults, **dict(context.run_config)})
 
+    @app.query("evidence")
+    def evidence(msg: Message, context: Context) -> Message:
+        settings = settings_of(context)
+        partition_id, data_path = node_identity(context.node_config)
+        node = load_node_data(settings, partition_id, data_path)
+        if node.train.raw is None:
+            raise ValueError(f"{node.train.source}: generated data has no raw columns to infer")
+        target = str(json.loads(settings.data_config)["target"])
+        text = json.dumps(site_evidence(node.train.raw, target))
+        return _reply(msg, info={P.EVIDENCE: text, P.PARTITION_ID: partition_id})
+
     @app.query("summary")
     def summary(msg: Message, context: Context) -> Message:
         settings = settings_of(context)
         partition_id, data_path = node_identity(context.node_config)
-        node = load_node_data(settings, partition_id, data_path)
+        node = load_node_data(settings, partition_id, data_path, _schema_of(msg))
         text = json.dumps(client_summary(node.train.features, node.train.schema))
         return _reply(msg, info={P.SUMMARY: text, P.PARTITION_ID: partition_id})
 
@@ -59,7 +72,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
     def histograms(msg: Message, context: Context) -> Message:
         settings = settings_of(context)
         partition_id, data_path = node_identity(context.node_config)
-        node = load_node_data(settings, partition_id, data_path)
+        node = load_node_data(settings, partition_id, data_path, _schema_of(msg))
         ranges = json.loads(str(msg.content[P.CONFIG][P.HISTOGRAM_RANGES]))
         text = json.dumps(client_histograms(node.train.features, node.train.schema, ranges))
         return _reply(msg, info={P.HISTOGRAMS: text, P.PARTITION_ID: partition_id})
@@ -72,7 +85,8 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         behaviour = ClientBehaviour.from_run_config({**defaults, **dict(context.run_config)})
         behaviour.check_dropout(partition_id, int(config.get(P.SERVER_ROUND, 0)))
         spec_json = str(config[P.FEATURE_SPEC])
-        x_train, y_train, _, _ = encoded_node_data(settings, partition_id, data_path, spec_json)
+        x_train, y_train, _, _ = encoded_node_data(settings, partition_id, data_path, spec_json,
+                                                   _schema_of(msg))
         info = {P.PARTITION_ID: partition_id,
                 P.SPEC_FINGERPRINT: spec_fingerprint(spec_json)}
         problem = participation_problem(y_train, settings.min_rows, settings.single_class)
@@ -102,17 +116,30 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         settings = settings_of(context)
         partition_id, data_path = node_identity(context.node_config)
         spec_json = str(msg.content[P.CONFIG][P.FEATURE_SPEC])
-        _, _, x_eval, y_eval = encoded_node_data(settings, partition_id, data_path, spec_json)
+        _, _, x_eval, y_eval = encoded_node_data(settings, partition_id, data_path, spec_json,
+                                                 _schema_of(msg))
         info = {P.PARTITION_ID: partition_id,
                 P.SPEC_FINGERPRINT: spec_fingerprint(spec_json)}
         if len(y_eval) == 0:
             return _decline(msg, "no rows to evaluate on", info)
         arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
         metrics = {P.NUM_EXAMPLES: len(y_eval), **local_metrics(arrays, x_eval, y_eval, "eval")}
-        return _reply(msg, metrics=metrics, info=info)
+        bins = bins_of(dict(msg.content[P.CONFIG]))
+        if bins is None:
+            return _reply(msg, metrics=metrics, info=info)
+        record, extra = federated_eval_payload(arrays, settings, partition_id, data_path,
+                                               spec_json, bins, float(msg.content[P.CONFIG][P.C]))
+        reply = _reply(msg, metrics={**metrics, **extra}, info=info)
+        reply.content[P.FEDERATED_EVAL] = record
+        return reply
 
     register_secure_handlers(app, defaults)  # secure=secagg: key, share and unmask queries
     return app
+
+
+def _schema_of(msg: Message) -> str:
+    """The agreed schema's JSON the server sent ("" from servers that send none)."""
+    return str(msg.content[P.CONFIG].get(P.SCHEMA, ""))
 
 
 def _reply(msg: Message, *, arrays: list | None = None, metrics: Mapping[str, float] | None = None,

@@ -17,7 +17,7 @@ def per_run_version(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(run: RunState, *args: Any) -> T:
         memo: dict[Any, tuple[int, Any]] = run.__dict__.setdefault("_memo", {})
-        key = (fn.__qualname__, args)
+        key = (fn.__module__, fn.__qualname__, args)  # same-named builders of two modules
         hit = memo.get(key)
         if hit is not None and hit[0] == run.version:
             return hit[1]
@@ -27,7 +27,7 @@ def per_run_version(fn: Callable[..., T]) -> Callable[..., T]:
 
     def is_fresh(run: RunState, *args: Any) -> bool:
         """True if fn(run, *args) would come from the memo (no computation)."""
-        hit = run.__dict__.get("_memo", {}).get((fn.__qualname__, args))
+        hit = run.__dict__.get("_memo", {}).get((fn.__module__, fn.__qualname__, args))
         return hit is not None and hit[0] == run.version
 
     wrapper.is_fresh = is_fresh  # type: ignore[attr-defined]

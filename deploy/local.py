@@ -88,7 +88,8 @@ def run_config(opts: DeployOptions, manifest: dict[str, Any], bootstrap: str | N
     kafka = {"kafka-bootstrap": bootstrap or "",
              "kafka-spool-dir": str(opts.state_dir / "spool") if bootstrap else ""}
     return run_config_from_manifest(
-        manifest, test_path=str(opts.data_dir / "test.csv"), rounds=opts.rounds,
+        manifest, rounds=opts.rounds,
+        test_path=str(opts.data_dir / "test.csv") if (opts.data_dir / "test.csv").is_file() else "",
         min_nodes=opts.min_nodes, round_timeout=opts.round_timeout, run_name=opts.run_name,
         output_dir=str(opts.state_dir / "output"), code_version=code_version(),
         extra={**kafka, **opts.run_config})

@@ -19,6 +19,8 @@ COMMANDS: dict[str, Command] = {
                         "run a federation (Hydra overrides; -m for a sweep)"),
     "baselines": Command("fedchurn.baselines", True,
                          "centralized and local-only reference models (Hydra overrides)"),
+    "inspect": Command("fedchurn.inspect", False,
+                       "check a churn CSV: inferred schema, blanks, churn rate, leaks (no training)"),
     "score": Command("fedchurn.score", False, "score a customer CSV with a saved model"),
     "audit": Command("kafka_bridge.audit_cli", False,
                      "verify | list | export runs mirrored to Kafka or a JSONL file"),

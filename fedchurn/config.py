@@ -30,8 +30,9 @@ def absolute_path(path: str | Path) -> str:
 
 
 def with_absolute_path(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a `data` group whose `path` (when set) is absolute."""
+    """A copy of a `data` group whose file paths (`path`, `test_path`, `schema`) are absolute."""
     out = dict(data)
-    if out.get("path") and out["path"] != "???":
-        out["path"] = absolute_path(out["path"])
+    for key in ("path", "test_path", "schema"):
+        if out.get(key) and out[key] != "???":
+            out[key] = absolute_path(out[key])
     return out

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from churn.loading import read_table
+from churn.dialect import read_table
+from churn.errors import did_you_mean
 from churn.model_artifact import MissingColumnsError, ModelArtifactError, load_model
+from fedchurn.user_errors import EXIT_BAD_INPUT, error_paragraph, wants_traceback
 
 # pandas' default to_csv leaves a cell holding "\r" unquoted (measured: b'a\n\rCR\n'), which
 # splits the row; quoting every text cell keeps such ids in one cell.
@@ -45,8 +47,10 @@ def score_frame(model_path: Path, frame: pd.DataFrame, source: str = "input",
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [c for c in schema.feature_columns if c not in frame.columns]
     if missing:
-        raise MissingColumnsError(f"{source}: missing columns {missing}; the model needs "
-                                  f"{list(schema.feature_columns)}")
+        raise MissingColumnsError(
+            f"{source}: missing columns {missing}{did_you_mean(missing[0], list(frame.columns))}"
+            f"; the model needs {list(schema.feature_columns)}: give a CSV with the training "
+            "file's header (extra columns are ignored)")
     probabilities = pipeline.predict_proba(frame)[:, 1]
     scores = frame[[c for c in schema.id_columns if c in frame.columns]].map(spreadsheet_safe)
     scores["churn_probability"] = probabilities
@@ -57,9 +61,7 @@ def score_frame(model_path: Path, frame: pd.DataFrame, source: str = "input",
 def score_csv(model_path: Path, csv_path: Path, out_path: Path | None = None,
               trust_pickle: bool = False) -> pd.DataFrame:
     """Read `csv_path` as text (like the training loader), score it, optionally write CSV."""
-    if not Path(csv_path).is_file():
-        raise FileNotFoundError(f"{csv_path}: no such file")
-    frame = read_table(csv_path)
+    frame = read_table(csv_path).frame  # any dialect the training loader reads
     scores = score_frame(model_path, frame, source=str(csv_path), trust_pickle=trust_pickle)
     if out_path is not None:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output CSV (default: standard output)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="also read a pickled model (runs any code in the file)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of bad input")
     args = parser.parse_args(argv)
     if args.trust_pickle:
         print("warning: --trust-pickle: a pickled model runs any code its author put in it",
@@ -82,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scores = score_csv(args.model, args.csv, args.out, trust_pickle=args.trust_pickle)
     except (MissingColumnsError, ModelArtifactError, FileNotFoundError, ValueError) as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        return 2
+        if wants_traceback(sys.argv if argv is None else argv):
+            raise
+        print(error_paragraph(ex), file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.out is None:
         scores.to_csv(sys.stdout, index=False, quoting=QUOTING)
     else:

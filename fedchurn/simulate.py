@@ -28,6 +28,8 @@ from churn.partitioning import format_partition_report
 from churn.provenance import code_version
 from churn.redaction import redact
 from churn.rounds import RoundObserver, unique_run_id
+from churn.schema_file import write_schema_file
+from churn.schema_inference import format_schema_table
 from churn.secure_protocol import site_run_config
 from churn.site_data import ClientSettings, load_experiment
 from clients.behaviour import ClientBehaviour
@@ -46,6 +48,7 @@ from fedchurn.results import (
     round_rows,
     write_results,
 )
+from fedchurn.user_errors import run_reporting_bad_input, take_debug_flag
 from kafka_bridge.mirror_setup import audit_public_keys, build_observers
 from strategy.console_progress import ConsoleProgress
 from strategy.privacy_setup import privacy_summary, with_resolved_privacy
@@ -89,9 +92,16 @@ def run_job(
           f"test {len(experiment.test)}; {len(experiment.parts)} sites "
           f"({cfg['partition']['name']}), engine {engine_cfg['name']}")
     print(format_partition_report(experiment.partition_report))
+    decision = experiment.schema_decision
+    if decision is not None:
+        print(format_schema_table(decision))
+        if output_dir is not None:
+            print(f"schema -> {write_schema_file(Path(output_dir) / 'schema.yaml', decision)}")
     # 4. reference numbers (centralized and local-only) on the same spec the sites will agree
     spec = experiment.feature_spec(str(cfg["imputation"]))
-    reference = compute_baselines(experiment, spec, float(cfg["C"]))
+    reference = compute_baselines(experiment, spec, float(cfg["C"]),
+                                  local_only=bool((cfg.get("reference") or {}).get("local_only",
+                                                                                    True)))
     cfg = with_resolved_privacy(cfg, len(experiment.parts))  # privacy=dp: z calibrated to ε
     # 5. the apps
     outcome = ServerOutcome()
@@ -116,6 +126,10 @@ def run_job(
     federation_s = time.perf_counter() - started - setup_s
     federation_cpu_s = time.process_time() - cpu_before  # this process only (not Ray actors)
     # 7. results
+    if outcome.schema_decision is not None and decision is not None \
+            and outcome.schema_decision.schema != decision.schema:
+        log.warning("the nodes' schema %s differs from the in-process one %s",
+                    outcome.schema_decision.schema, decision.schema)
     agreed = outcome.agreement.spec.fingerprint if outcome.agreement else None
     if agreed != spec.fingerprint:
         log.warning("federated spec %s differs from the reference spec %s", agreed,
@@ -130,12 +144,17 @@ def run_job(
         "data": {"source": experiment.data.source, "fingerprint": experiment.data.fingerprint,
                  "train_rows": len(experiment.train), "test_rows": len(experiment.test)},
         "partitions": experiment.partition_report,
+        "schema": experiment.data.schema.to_dict(),
+        "leak_warnings": decision.leaks if decision is not None else [],
+        "schema_agreed_by_sites": (outcome.schema_decision.sites
+                                   if outcome.schema_decision is not None else None),
         "spec_fingerprint": agreed,
         "num_features": spec.num_features,
         "preprocessing_rejected": [vars(r) for r in
                                    (outcome.agreement.rejected if outcome.agreement else [])],
         "rounds": rounds,
         "final": final,
+        "stop_reason": outcome.stop_reason,
         "privacy": privacy_summary(cfg.get("privacy"), outcome.records),
         "reference": reference,
         "timing": {"wall_s": time.perf_counter() - started, "setup_s": setup_s,
@@ -185,7 +204,7 @@ def _sweep_suffix(sweep_dir: Path) -> str | None:
 
 
 def main() -> None:
-    """Hydra entry point (`conf/config.yaml`)."""
+    """Hydra entry point (`conf/config.yaml`); bad data ends it with one paragraph, exit 2."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import DictConfig, OmegaConf
@@ -194,11 +213,13 @@ def main() -> None:
     def _entry(cfg: DictConfig) -> float | None:
         hydra_cfg = HydraConfig.get()
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        results = run_job(resolved, run_id=run_id_of(hydra_cfg),
-                          output_dir=Path(hydra_cfg.runtime.output_dir),
-                          overrides=list(hydra_cfg.overrides.task))
+        results = run_reporting_bad_input(
+            lambda: run_job(resolved, run_id=run_id_of(hydra_cfg),
+                            output_dir=Path(hydra_cfg.runtime.output_dir),
+                            overrides=list(hydra_cfg.overrides.task)), argv)
         return results["final"].get("federated_auc")
 
+    argv = take_debug_flag()
     _entry()
 
 

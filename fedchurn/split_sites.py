@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from churn.datasets import load_dataset
-from churn.loading import ChurnData, read_table, validate_frame
+from churn.dialect import read_table
+from churn.loading import ChurnData
 from churn.partitioning import describe_partitions, format_partition_report, partition_rows
-from churn.schema import DatasetSchema, schema_from_config
+from churn.schema import DatasetSchema
 from churn.split import stratified_split
 from fedchurn.config import absolute_path, compose_config
+from fedchurn.user_errors import run_reporting_bad_input
 
 ROW = "__row__"
 
@@ -50,9 +52,10 @@ def raw_table(data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, ChurnData, dict[s
     if data_cfg.get("name") == "synthetic":
         raw = _frame_from(data)
         site_cfg: dict[str, Any] = {"name": "telco"}
-    else:
-        raw = read_table(data.source)
-        site_cfg = {k: v for k, v in data_cfg.items() if k != "path"}
+    else:  # the cells as read (any dialect); written back as plain UTF-8 CSV with '.' decimals
+        raw = data.raw if data.raw is not None else read_table(data.source).frame
+        site_cfg = {k: v for k, v in data_cfg.items()
+                    if k not in ("path", "test_path", "sep", "decimal", "encoding")}
     return raw, data, site_cfg
 
 
@@ -70,7 +73,6 @@ def _frame_from(data: ChurnData) -> pd.DataFrame:
 def split_sites(cfg: dict[str, Any], out: Path) -> dict[str, Any]:
     """Write site-<i>.csv, test.csv and manifest.json into `out`; return the manifest."""
     raw, data, site_cfg = raw_table(cfg["data"])
-    schema_from_config(site_cfg)  # the written files must be readable with this config
     indexed = ChurnData(data.features.assign(**{ROW: np.arange(len(data))}), data.target,
                         data.schema, data.source, data.fingerprint)
     train, test = stratified_split(indexed, float(cfg["test_size"]), int(cfg["seed"]))
@@ -102,9 +104,8 @@ def _write(raw: pd.DataFrame, rows: np.ndarray, path: Path) -> dict[str, Any]:
 
 
 def _check_readable(path: Path, site_cfg: dict[str, Any]) -> None:
-    frame = read_table(path)
-    validate_frame(frame, schema_from_config(site_cfg), str(path), "-",
-                   bool(site_cfg.get("allow_extra_columns", False)))
+    """The written file loads with the config the sites get (data=csv: inferring on it)."""
+    load_dataset({**site_cfg, "path": str(path)})
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -113,9 +114,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default="deploy/data", help="output folder (default deploy/data)")
     parser.add_argument("--sites", type=int, default=3, help="number of sites (default 3)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. partition=dirichlet")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of bad input")
     args = parser.parse_args(argv)
     cfg = compose_config(split_overrides(args.overrides, args.csv, args.sites))
-    manifest = split_sites(cfg, Path(args.out))
+    manifest = run_reporting_bad_input(lambda: split_sites(cfg, Path(args.out)),
+                                       ["--debug"] if args.debug else [])
     print(f"{manifest['source']} -> {args.out}: {manifest['sites']} sites "
           f"({cfg['partition']['name']}), test.csv {manifest['test_rows']} rows")
     print(format_partition_report(manifest["partition_report"]))

@@ -61,6 +61,10 @@ V2_PAYLOAD_SPEC: dict[str, dict[str, tuple[type, ...]]] = {
 NODE_ID_FIELDS = {"client_update": ("node_id",), "reply_rejected": ("node_id",)}
 NODE_ID_LISTS = {"round_started": ("sampled_nodes",), "round_aggregated": ("participants",)}
 MAX_NODE_ID = 2**64 - 1
+# Optional payload keys: checked for type when present; old readers ignore them.
+OPTIONAL_PAYLOAD_SPEC: dict[str, dict[str, tuple[type, ...]]] = {
+    "round_aggregated": {"federated_eval": (dict,)},
+}
 
 
 class MalformedEventError(ValueError):
@@ -351,6 +355,9 @@ def _parse(data: bytes | str, trusted: bool) -> Event:
         _check(key in payload, f"{etype}: payload lacks {key!r}")
         _check(_is(payload[key], types), f"{etype}: payload[{key!r}] has wrong type "
                f"{type(payload[key]).__name__}")
+    for key, types in OPTIONAL_PAYLOAD_SPEC.get(etype, {}).items():
+        _check(key not in payload or _is(payload[key], types),
+               f"{etype}: payload[{key!r}] has wrong type {type(payload.get(key)).__name__}")
     for key in ("coef", "intercept"):
         if key in payload:
             _check(_numeric_tree(payload[key]), f"{etype}: payload[{key!r}] must hold numbers")

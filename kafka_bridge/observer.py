@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from churn.rounds import RoundRecord, RunInfo
+import numpy as np
+
+from churn.rounds import RoundRecord, RunInfo, SiteEval
 from kafka_bridge.config import BridgeConfig
 from kafka_bridge.events import GENESIS, Event, array_digest, encode_arrays, event_digest, make_event
 from kafka_bridge.producer import EventProducer
@@ -151,9 +153,23 @@ class KafkaObserver:
             "num_examples": int(sum(u.num_examples for u in updates)),
             "rejected": len(record.rejected), "evaluate_rejected": len(evaluate_rejected),
             "durations": record.durations, **_privacy_fields(record),
+            **self._federated_eval_fields(record),
             "aggregation": aggregation,
             "missing": [{"node_id": m.node_id, "partition_id": m.partition_id, "reason": m.reason}
                         for m in getattr(record, "missing", None) or []]})
+
+    def _federated_eval_fields(self, record: RoundRecord) -> dict[str, Any]:
+        """`federated_eval` (optional field): the pooled summary plus each site's payload."""
+        if not record.federated_eval:
+            return {}
+        try:
+            sites = [site_eval_payload(s, self.config.mirror_client_updates)
+                     for s in sorted(record.site_evals, key=lambda s: s.node_id)]
+        except Exception:  # noqa: BLE001
+            log.exception("kafka bridge: bad federated-eval payloads in round %s",
+                          record.server_round)
+            sites = []
+        return {"federated_eval": {**record.federated_eval, "site_payloads": sites}}
 
     def run_finished(self, summary: dict[str, Any]) -> None:
         """Emit `run_finished`, then flush and close (delivery counts in `last_stats`)."""
@@ -164,6 +180,25 @@ class KafkaObserver:
         """Emit `run_failed`, then flush and close."""
         self._emit("run_failed", {"error": str(error), "event_count": self._seq + 1})
         self.close()
+
+
+def site_eval_payload(site: SiteEval, include_values: bool) -> dict[str, Any]:
+    """One site's federated-evaluation reply on Kafka: digest always; with values, the
+    histogram as its non-empty bins and the certificate sums (aggregates, no rows)."""
+    arrays = [np.asarray(site.histogram, dtype=np.float64),
+              np.asarray(site.certificate_sums, dtype=np.float64)]
+    out: dict[str, Any] = {
+        "node_id": site.node_id, "partition_id": site.partition_id, "rows": site.rows,
+        "train_rows": site.train_rows, "local_auc": site.local_auc,
+        "federated_auc": site.federated_auc, "digest": array_digest(arrays),
+        "shapes": [list(a.shape) for a in arrays]}
+    if include_values:
+        occupied = np.flatnonzero(arrays[0].sum(axis=0))
+        out.update(histogram={"bins": occupied.tolist(), "neg": arrays[0][0, occupied].tolist(),
+                              "pos": arrays[0][1, occupied].tolist()},
+                   certificate_sums=arrays[1].tolist(),
+                   eval_log_loss_sum=site.eval_log_loss_sum, train_loss_sum=site.train_loss_sum)
+    return out
 
 
 def _payload_digest(arrays: list[Any]) -> dict[str, Any]:

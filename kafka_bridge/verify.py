@@ -17,6 +17,7 @@ import numpy as np
 
 from kafka_bridge.events import Event
 from kafka_bridge.round_checks import RoundEvents, RoundVerdict, ValueCheck, check_round
+from kafka_bridge.verify_federated import FederatedAudit, check_federated_round
 from kafka_bridge.verify_private import PrivateAudit
 from kafka_bridge.verify_rules import ROBUST, WEIGHTED, expected_global
 
@@ -170,6 +171,13 @@ def verify_events(events: list[Event], run_id: str | None = None,
                                         sums_only=private is not None and private.secure))
         except Exception as exc:  # noqa: BLE001 - adversarial input must not crash the audit
             v.rounds.append(RoundVerdict(round=r, problems=[f"cannot check: {exc!r}"]))
+    federated = FederatedAudit()
+    for e in ordered:
+        if e.type == "round_aggregated":
+            check_federated_round(federated, e)
+    for rv in v.rounds:
+        rv.problems.extend(federated.problems.get(rv.round, []))
+    v.notes.extend(federated.notes())
     if private is not None:
         v.notes.extend(private.notes)
     unchecked = {rv.round: rv.average[13:-1] for rv in v.rounds

@@ -165,8 +165,10 @@ def _digest(arrays: list) -> str:
                                    for a in arrays)).hexdigest()[:12]
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of `root` and all its descendants (Linux /proc)."""
+def tree_rss_mb(root: int, field: str = "rss") -> float:
+    """Memory of `root` and all its descendants (Linux /proc): resident ("rss"), or "pss",
+    which splits pages shared between processes (forked engine workers) among them so the
+    sum is not counted twice."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -185,7 +187,19 @@ def tree_rss_mb(root: int) -> float:
         children = [p for p, parent in parents.items() if parent == pid and p not in tree]
         tree.update(children)
         frontier.extend(children)
+    if field == "pss":
+        return sum(_pss_bytes(p) for p in tree) / 2**20
     return sum(rss.get(p, 0) for p in tree) / 2**20
+
+
+def _pss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def measure(kind: str, clients: int, rounds: int, repeat: int) -> dict:

@@ -36,12 +36,17 @@ class ConsoleProgress:
         secure, privacy = getattr(record, "secure", None), getattr(record, "privacy", None)
         took_part = len(secure["participants"]) if secure else len(record.updates)
         rejected += f"  ε {privacy['epsilon']:.3g}" if privacy else ""
+        fe = record.federated_eval
+        pooled = (f"  pooled AUC {fe.get('pooled_auc', float('nan')):.4f}  gap <= "
+                  f"{fe.get('objective_gap_bound', float('nan')):.2g}" if fe else "")
+        test = f"  test AUC {auc:.4f}" if record.server_metrics else ""
         self._print(f"round {record.server_round:>3}{total}  participants "
-                    f"{took_part:>3}/{len(record.sampled_nodes):<3}{rejected}  "
-                    f"test AUC {auc:.4f}  ({record.durations.get('round', 0.0):.2f} s)")
+                    f"{took_part:>3}/{len(record.sampled_nodes):<3}{rejected}"
+                    f"{test}{pooled}  ({record.durations.get('round', 0.0):.2f} s)")
 
     def run_finished(self, summary: dict[str, Any]) -> None:
-        return None
+        if summary.get("stop_reason"):
+            self._print(str(summary["stop_reason"]))
 
     def run_failed(self, error: str) -> None:
         self._print(f"run failed: {error}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strategy.fedavg import ChurnFedAvg
+from strategy.federated_eval import FederatedEvalSettings
 from strategy.observer_hub import ObserverHub
 
 
@@ -42,6 +43,7 @@ class StrategyContext:
     num_rounds: int = 1
     sampling: dict[str, Any] = field(default_factory=dict)  # fraction_* / min_*_nodes
     plan: Any = None  # the strategy.server_app.ServerPlan of the run (None in unit tests)
+    federated_eval: FederatedEvalSettings | None = None  # None: off
 
     @property
     def name(self) -> str:
@@ -52,7 +54,8 @@ class StrategyContext:
         """Keyword arguments every ChurnFedAvg subclass takes."""
         return {"num_features": self.num_features, "spec_fingerprint": self.spec_fingerprint,
                 "hub": self.hub, "node_partitions": self.node_partitions,
-                "sampling_seed": self.sampling_seed, **self.sampling}
+                "sampling_seed": self.sampling_seed, "federated_eval": self.federated_eval,
+                **self.sampling}
 
 
 Builder = Callable[[StrategyContext], ChurnFedAvg]

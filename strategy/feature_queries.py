@@ -1,5 +1,8 @@
 """Before training: ask every node for preprocessing aggregates and build the global FeatureSpec.
 
+For data=csv a phase 0 sends `query.evidence` (per-column counts and flags of the node's
+raw rows) and decides the schema once for all nodes (`churn.schema_inference`); every later
+message carries that schema as JSON (`schema`).
 Phase 1 sends `query.summary` (counts, sums, min/max, category sets of the node's rows);
 for median imputation phase 2 sends `query.histograms` with the global value ranges. Only
 these aggregates leave a node. A node that fails to answer is left out (and reported).
@@ -20,6 +23,7 @@ from churn.feature_spec import FeatureSpec
 from churn.preprocessing import build_feature_spec, histogram_ranges, needs_histograms
 from churn.rounds import Rejection
 from churn.schema import DatasetSchema
+from churn.schema_inference import SchemaDecision, decide_schema
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +48,26 @@ def wait_for_nodes(grid: Grid, num_nodes: int, timeout: float) -> list[int]:
     return nodes
 
 
+def agree_schema(grid: Grid, num_nodes: int, data_config: dict, timeout: float) -> SchemaDecision:
+    """Phase 0: every node's column evidence -> one schema (DataError if unusable)."""
+    nodes = wait_for_nodes(grid, num_nodes, timeout)
+    rejected: list[Rejection] = []
+    answers = _ask(grid, nodes, P.QUERY_EVIDENCE, {}, P.EVIDENCE, timeout, rejected)
+    for rejection in rejected:
+        log.warning("schema inference: node %d left out: %s", rejection.node_id, rejection.reason)
+    if not answers:
+        raise RuntimeError(f"no node answered the schema evidence query: {rejected}")
+    evidences = [json.loads(answers[n][0]) for n in sorted(answers)]
+    return decide_schema(evidences, data_config, f"{len(evidences)} sites' data")
+
+
 def agree_feature_spec(grid: Grid, num_nodes: int, schema: DatasetSchema, imputation: str,
                        timeout: float) -> FeatureAgreement:
     """Run the query phases over all nodes and build the FeatureSpec from their answers."""
     nodes = wait_for_nodes(grid, num_nodes, timeout)
     rejected: list[Rejection] = []
-    answers = _ask(grid, nodes, P.QUERY_SUMMARY, {}, P.SUMMARY, timeout, rejected)
+    schema_config = {P.SCHEMA: json.dumps(schema.to_dict(), sort_keys=True)}
+    answers = _ask(grid, nodes, P.QUERY_SUMMARY, schema_config, P.SUMMARY, timeout, rejected)
     if not answers:
         raise RuntimeError(f"no node answered the preprocessing summary query: {rejected}")
     summaries = {node: json.loads(text) for node, (text, _) in answers.items()}
@@ -59,7 +77,7 @@ def agree_feature_spec(grid: Grid, num_nodes: int, schema: DatasetSchema, imputa
     if needs_histograms(imputation):
         ranges = json.dumps(histogram_ranges(ordered, schema))
         hist_answers = _ask(grid, sorted(summaries), P.QUERY_HISTOGRAMS,
-                            {P.HISTOGRAM_RANGES: ranges}, P.HISTOGRAMS, timeout, rejected)
+                            {P.HISTOGRAM_RANGES: ranges, **schema_config}, P.HISTOGRAMS, timeout, rejected)
         histograms = [json.loads(hist_answers[n][0]) for n in sorted(hist_answers)]
         ordered = [summaries[n] for n in sorted(hist_answers)]
     spec = build_feature_spec(ordered, histograms, schema, imputation)

@@ -28,8 +28,10 @@ from flwr.serverapp.strategy import FedAvg, Result
 from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
 from churn import protocol as P
-from churn.rounds import ClientUpdate, Rejection, RoundRecord
+from churn.federated_eval import federated_summary, with_rows_of
+from churn.rounds import ClientUpdate, Rejection, RoundRecord, SiteEval
 from strategy.aggregation import weighted_average, weighted_metrics
+from strategy.federated_eval import FederatedEvalSettings, site_eval_of, without_fe_metrics
 from strategy.observer_hub import ObserverHub
 from strategy.reply_checks import DROPOUT_MARKER, check_evaluate_reply, check_train_reply
 
@@ -50,6 +52,13 @@ class _RoundState:
     evaluate_metrics: dict[str, float] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     phase_started: float = 0.0
+    site_evals: list[SiteEval] = field(default_factory=list)
+    site_evals_left_out: list[Rejection] = field(default_factory=list)
+    federated_eval: dict | None = None
+
+
+class _StopRun(Exception):
+    """Raised after a round whose certificate met `strategy.stop_at_gradient_norm`."""
 
 
 class ChurnFedAvg(FedAvg):
@@ -72,6 +81,7 @@ class ChurnFedAvg(FedAvg):
         hub: ObserverHub | None = None,
         node_partitions: dict[int, int] | None = None,
         sampling_seed: int = 0,
+        federated_eval: FederatedEvalSettings | None = None,
         **fedavg_kwargs: float | int,
     ) -> None:
         super().__init__(weighted_by_key=P.NUM_EXAMPLES, arrayrecord_key=P.ARRAYS,
@@ -82,6 +92,8 @@ class ChurnFedAvg(FedAvg):
         self.node_partitions = dict(node_partitions or {})
         self.sampling_seed = sampling_seed
         self.records: list[RoundRecord] = []
+        self.federated_eval = federated_eval
+        self.stop_reason: str | None = None  # set when the run ended before num_rounds
         self._round: _RoundState | None = None
 
     # ----- sampling -----------------------------------------------------------------------
@@ -125,6 +137,8 @@ class ChurnFedAvg(FedAvg):
         nodes = self._sample(grid, self.fraction_evaluate, self.min_evaluate_nodes, server_round,
                              "evaluate")
         config[P.SERVER_ROUND] = server_round
+        if self.federated_eval is not None:
+            self.federated_eval.add_to(config)
         record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
         return self._construct_messages(record, nodes, MessageType.EVALUATE)
 
@@ -192,10 +206,36 @@ class ChurnFedAvg(FedAvg):
                          outcome.node_id, outcome.reason)
                 continue
             weights.append(outcome[0])
-            metrics.append(outcome[1])
+            metrics.append(without_fe_metrics(outcome[1]))
+            if self.federated_eval is not None:
+                self._add_site_eval(server_round, msg, outcome)
+        if self.federated_eval is not None and state.site_evals:
+            state.federated_eval = with_rows_of(federated_summary(
+                state.site_evals, state.global_arrays, self.federated_eval.C,
+                self.federated_eval.bins), state.evaluate_rejected + state.site_evals_left_out)
         state.durations["evaluate"] = time.perf_counter() - state.phase_started
         state.evaluate_metrics = weighted_metrics(weights, metrics) if weights else {}
         return MetricRecord(state.evaluate_metrics) if state.evaluate_metrics else None
+
+    def _add_site_eval(self, server_round: int, msg: Message,
+                       outcome: tuple[int, dict[str, float], int | None]) -> None:
+        if self.federated_eval is None:
+            return
+        num_examples, metrics, partition_id = outcome
+        if partition_id is None:
+            partition_id = self.node_partitions.get(int(msg.metadata.src_node_id))
+        state = self._state(server_round)
+        num_features = int(np.shape(state.global_arrays[0])[1])
+        site = site_eval_of(msg, num_examples, metrics, partition_id, self.federated_eval.bins,
+                            num_features)
+        if isinstance(site, str):
+            log.warning("round %d: node %d left out of the pooled evaluation: %s", server_round,
+                        msg.metadata.src_node_id, site)
+            state.site_evals_left_out.append(Rejection(int(msg.metadata.src_node_id),
+                                                       f"left out of the pooled evaluation: {site}",
+                                                       partition_id))
+            return
+        state.site_evals.append(site)
 
     # ----- the run ------------------------------------------------------------------------
     def start(
@@ -217,8 +257,12 @@ class ChurnFedAvg(FedAvg):
                 self._finish_round(server_round, dict(metrics) if metrics else {})
             return metrics
 
-        return super().start(grid, initial_arrays, num_rounds, timeout, train_config,
-                             evaluate_config, evaluate_and_report)
+        try:
+            return super().start(grid, initial_arrays, num_rounds, timeout, train_config,
+                                 evaluate_config, evaluate_and_report)
+        except _StopRun:
+            log.info("%s", self.stop_reason)
+            return Result(arrays=ArrayRecord([a.copy() for a in self.records[-1].global_arrays]))
 
     def _finish_round(self, server_round: int, server_metrics: dict[str, float]) -> None:
         state = self._state(server_round)
@@ -231,10 +275,16 @@ class ChurnFedAvg(FedAvg):
             train_metrics=state.train_metrics, evaluate_metrics=state.evaluate_metrics,
             server_metrics={k: float(v) for k, v in server_metrics.items()},
             durations=state.durations, evaluate_rejected=state.evaluate_rejected,
+            federated_eval=state.federated_eval, site_evals=state.site_evals,
         )
         self.records.append(record)
         self.hub.round_finished(record)
         self._round = None
+        if self.federated_eval is not None and state.federated_eval:
+            self.stop_reason = self.federated_eval.stop_reason(state.federated_eval,
+                                                               server_round)
+            if self.stop_reason:
+                raise _StopRun(self.stop_reason)
 
     def _state(self, server_round: int) -> _RoundState:
         if self._round is None or self._round.server_round != server_round:

@@ -24,7 +24,6 @@ Privacy: a Hessian reveals the site's feature second moments (see `clients.newto
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, RecordDict
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from churn import protocol as P
+from churn.certificate import exact_sum
 from churn.rounds import ClientUpdate, Rejection
 from strategy.aggregation import weighted_metrics
 from strategy.fedavg import ChurnFedAvg
@@ -47,13 +47,6 @@ class _Anchor:
     direction: np.ndarray
     gradient_norm: float
     sites: frozenset[int]
-
-
-def exact_sum(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Element-wise exactly rounded sum (math.fsum) of same-shaped arrays."""
-    stacked = np.stack([np.asarray(a, dtype=np.float64) for a in arrays])
-    flat = stacked.reshape(len(arrays), -1)
-    return np.array([math.fsum(column) for column in flat.T.tolist()]).reshape(stacked.shape[1:])
 
 
 class ChurnNewton(ChurnFedAvg):

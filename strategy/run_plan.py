@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from churn import protocol as P
-from churn.datasets import load_dataset
+from churn.datasets import dataset_schema, load_dataset, needs_inference
 from churn.loading import ChurnData
 from churn.site_data import ClientSettings
 from strategy.server_app import ServerPlan
@@ -54,17 +54,18 @@ def server_plan(
 ) -> ServerPlan:
     """The ServerPlan `run_config` describes.
 
-    `test` is the held-out test set; without it, it is read from the run config's `test-path`.
+    `test` is the held-out test set; without it, it is read from the run config's `test-path`,
+    and with `test-path` empty too the server holds no customer rows: every metric then comes
+    from the sites' federated evaluation (`strategy.federated_eval`).
     `config` is what observers are shown (default: the run config itself). The `privacy` /
     `secure` groups are arguments, not run-config keys: a deployment's run config is sent to
     every SuperNode, and the DP group holds the secret noise seed.
     """
     settings = ClientSettings.from_run_config(run_config)  # same keys the ClientApp reads
-    if test is None:
-        test_path = str(run_config.get("test-path", ""))
-        if not test_path:
-            raise ValueError("run config `test-path` must name the server's held-out test.csv")
-        test = load_dataset({**json.loads(settings.data_config), "path": test_path})
+    data_config = json.loads(settings.data_config)
+    test_path = str(run_config.get("test-path", "") or "")
+    if test is None and test_path:
+        test = load_dataset({**data_config, "path": test_path})
     # conf/strategy/* as JSON (name and its options), then the sampling keys of the run config
     strategy = dict(json.loads(str(run_config.get("strategy-config", "") or "{}")))
     strategy.update({key.replace("-", "_"): run_config[key] for key in STRATEGY_KEYS
@@ -75,6 +76,7 @@ def server_plan(
         num_nodes=settings.num_clients,
         num_rounds=int(run_config.get("num-server-rounds", 5)),
         test=test,
+        schema=dataset_schema(data_config),
         local_iterations=int(run_config.get(P.LOCAL_ITERATIONS, 10)),
         C=float(run_config.get(P.C, 1.0)),
         imputation=str(run_config.get("imputation", "median")),
@@ -88,4 +90,6 @@ def server_plan(
         code_version=str(run_config.get("code-version", "") or "unknown"),
         privacy=dict(privacy or {}),
         secure=dict(secure or {}),
+        # data=csv: the nodes' evidence decides the schema (their files, not the test file's)
+        schema_inference=data_config if needs_inference(data_config) else None,
     )

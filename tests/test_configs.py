@@ -91,6 +91,18 @@ def build_engine(cfg: dict[str, Any]) -> None:
     assert cfg["engine"]["name"] in ENGINES
     if cfg["engine"]["name"] == "flower":
         assert backend_config(cfg["engine"])["client_resources"]["num_cpus"] > 0
+    else:
+        assert cfg["engine"]["workers"] is None or int(cfg["engine"]["workers"]) >= 1
+
+
+def build_reference(cfg: dict[str, Any]) -> None:
+    from churn.experiment import prepare_experiment
+    from fedchurn.baselines import compute_baselines
+
+    experiment = prepare_experiment(cfg)
+    result = compute_baselines(experiment, experiment.feature_spec(cfg["imputation"]), cfg["C"],
+                               local_only=cfg["reference"]["local_only"])
+    assert len(result["local"]) == (cfg["num_clients"] if cfg["reference"]["local_only"] else 0)
 
 
 def build_bridge(cfg: dict[str, Any]) -> None:
@@ -124,7 +136,7 @@ def build_secure(cfg: dict[str, Any]) -> None:
 BUILDERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "data": build_data, "partition": build_partition, "strategy": build_strategy_group,
     "client": build_client, "engine": build_engine, "bridge": build_bridge,
-    "privacy": build_privacy, "secure": build_secure,
+    "privacy": build_privacy, "secure": build_secure, "reference": build_reference,
 }
 
 

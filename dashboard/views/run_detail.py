@@ -13,6 +13,7 @@ from dashboard.run_state import FAILED, RunState
 from dashboard.store import MonitorStore
 from dashboard.summary import reference_local, summary_scores
 from dashboard.ui import pick_run
+from dashboard.views import federated_eval
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -46,7 +47,8 @@ def _chart(chart_spec: dict, key: str) -> None:
     st.vega_lite_chart(chart_spec, width="stretch", key=key)
 
 
-TABS = ["Performance", "Round log", "Clients", "Final model", "Audit", "Config"]
+TABS = ["Performance", "Round log", "Clients", "Final model", "Federated evaluation", "Audit",
+        "Config"]
 
 
 def _performance(run: RunState) -> None:
@@ -165,7 +167,8 @@ def render(store: MonitorStore) -> None:
     _headline(run)
     _downloads(run)
     tabs = st.tabs(TABS, key="tab", bind="query-params")
-    for tab, section in zip(tabs, (_performance, _round_log, _clients, _final_model, _audit, _config),
-                            strict=True):
+    sections = (_performance, _round_log, _clients, _final_model, federated_eval.render, _audit,
+                _config)
+    for tab, section in zip(tabs, sections, strict=True):
         with tab:
             section(run)

@@ -29,7 +29,10 @@ def run_engine(engine_cfg: Mapping[str, Any], server_app: ServerApp, client_app:
             run_flower(server_app, client_app, num_supernodes, engine_cfg)
         else:
             from fedchurn.engines.inprocess import run_inprocess
+            from fedchurn.engines.node_workers import default_workers
 
-            run_inprocess(server_app, client_app, num_supernodes, seed=seed)
+            workers = engine_cfg.get("workers")
+            run_inprocess(server_app, client_app, num_supernodes, seed=seed,
+                          workers=default_workers() if workers is None else int(workers))
     finally:
         flwr_logger.setLevel(previous_level)

@@ -28,20 +28,29 @@ class _DropDeprecationNotice(logging.Filter):
 
 
 def backend_config(engine_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Flower's backend_config: CPUs per ClientApp actor and for Ray as a whole."""
-    return {
-        "client_resources": {"num_cpus": float(engine_cfg.get("client_cpus", 1))},
-        "init_args": {
-            "num_cpus": int(engine_cfg.get("ray_cpus", 2)),
-            "logging_level": str(engine_cfg.get("ray_log_level", "ERROR")),
-            "log_to_driver": bool(engine_cfg.get("ray_log_to_driver", True)),
-        },
+    """Flower's backend_config: CPUs per ClientApp actor and for Ray as a whole.
+
+    With `ray_address` the run joins that existing cluster (`ray.init(address=...)`): the
+    cluster's nodes bring their own CPUs, so `ray_cpus` is not passed (Ray refuses it when
+    connecting), and Flower sizes its actor pool from each node's CPUs / `client_cpus`.
+    """
+    init_args: dict[str, Any] = {
+        "logging_level": str(engine_cfg.get("ray_log_level", "ERROR")),
+        "log_to_driver": bool(engine_cfg.get("ray_log_to_driver", True)),
     }
+    address = engine_cfg.get("ray_address")
+    if address:
+        init_args["address"] = str(address)
+    else:
+        init_args["num_cpus"] = int(engine_cfg.get("ray_cpus", 2))
+    return {"client_resources": {"num_cpus": float(engine_cfg.get("client_cpus", 1))},
+            "init_args": init_args}
 
 
 def run_flower(server_app: ServerApp, client_app: ClientApp, num_supernodes: int,
                engine_cfg: Mapping[str, Any]) -> None:
-    """`flwr.simulation.run_simulation` with our resources; Ray is always shut down after."""
+    """`flwr.simulation.run_simulation` with our resources; Ray is always shut down after
+    (for a joined cluster that only disconnects this driver; the cluster keeps running)."""
     for key, value in _QUIET_RAY_ENV.items():
         os.environ.setdefault(key, value)
     flwr_logger, alembic_logger = logging.getLogger("flwr"), logging.getLogger("alembic")

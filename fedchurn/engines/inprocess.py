@@ -5,32 +5,32 @@ each message an id, hands a private copy (`private_copy`, as Ray's pickling woul
 that node's persistent `Context` (node_config `partition-id` / `num-partitions`, as Flower's
 simulation sets it) and stores the reply; a ClientApp exception becomes an error reply,
 as in Flower's simulation worker, except one marked `drops_reply` (a simulated dropout,
-`clients.behaviour`): that node sends nothing, like a site that went away. Messages run
-one after another in the calling thread.
+`clients.behaviour`): that node sends nothing, like a site that went away. With `workers` = 1
+messages run one after another in the calling thread; with more, a batch runs on forked
+worker processes that each own a share of the nodes (`fedchurn.engines.node_workers`).
 """
 
 from __future__ import annotations
 
-import copy
 import random
-import traceback
 from collections.abc import Iterable
-from typing import Any
 from uuid import uuid4
 
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
-from flwr.app.error import Error
+from flwr.app import Context, Message, RecordDict
 from flwr.clientapp import ClientApp
-from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
+from flwr.common.constant import SUPERLINK_NODE_ID
 from flwr.serverapp import Grid, ServerApp
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
+
+from fedchurn.engines.node_workers import NodeWorkers, call_client_app, private_copy
 
 
 class InProcessGrid(Grid):
     """A Grid whose nodes are ClientApp calls in this process (node ids seeded, 63-bit)."""
 
-    def __init__(self, client_app: ClientApp, num_nodes: int, run: Run, seed: int = 0) -> None:
+    def __init__(self, client_app: ClientApp, num_nodes: int, run: Run, seed: int = 0,
+                 workers: int = 1) -> None:
         rng = random.Random(seed)
         node_ids: list[int] = []
         while len(node_ids) < num_nodes:
@@ -50,6 +50,13 @@ class InProcessGrid(Grid):
             for partition, node_id in enumerate(node_ids)
         }
         self._replies: dict[str, Message] = {}
+        self._workers = NodeWorkers(client_app, self._contexts, workers) if workers > 1 else None
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def set_run(self, run: Run) -> None:
         """Set the run this Grid serves."""
@@ -77,17 +84,21 @@ class InProcessGrid(Grid):
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         """Deliver each message to its node's ClientApp now; return the message ids."""
-        message_ids = []
+        messages = list(messages)
         for message in messages:
             if message.metadata.dst_node_id not in self._contexts:
                 raise ValueError(f"unknown destination node {message.metadata.dst_node_id}")
-            message_id = str(uuid4())
-            message.metadata.__dict__["_message_id"] = message_id
-            reply = self._deliver(private_copy(message))
+            message.metadata.__dict__["_message_id"] = str(uuid4())
+        if self._workers is not None:
+            replies = self._workers.deliver(messages)
+        else:
+            replies = [call_client_app(self._client_app, private_copy(m),
+                                       self._contexts[m.metadata.dst_node_id]) for m in messages]
+        for message, reply in zip(messages, replies, strict=True):
             if reply is not None:
-                self._replies[message_id] = reply
-            message_ids.append(message_id)
-        return message_ids
+                reply.metadata.__dict__["_message_id"] = str(uuid4())
+                self._replies[message.metadata.message_id] = reply
+        return [m.metadata.message_id for m in messages]
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
         """Hand over (and forget) the replies to `message_ids` that exist."""
@@ -99,48 +110,23 @@ class InProcessGrid(Grid):
         """Push messages and return their replies (delivery is synchronous: no waiting)."""
         return self.pull_messages(self.push_messages(messages))
 
-    def _deliver(self, message: Message) -> Message | None:
-        context = self._contexts[message.metadata.dst_node_id]
-        try:
-            reply = self._client_app(message=message, context=context)
-        except Exception as ex:  # noqa: BLE001 - reported to the server like Flower does
-            if getattr(ex, "drops_reply", False):
-                return None
-            reason = f"{type(ex)}:<'{ex}'>\n{traceback.format_exc(limit=5)}"
-            reply = Message(Error(code=ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason=reason),
-                            reply_to=message)
-        reply.metadata.__dict__["_message_id"] = str(uuid4())
-        return reply
-
-
-def private_copy(message: Message) -> Message:
-    """What a node receives: its own message object and records, as after Ray's pickling.
-
-    Strategies send one RecordDict to every node; each node gets fresh record containers
-    (and copied metadata) so a ClientApp that edits its input cannot affect the others.
-    Array payloads are immutable bytes and are shared.
-    """
-    content = RecordDict({key: _copy_record(record) for key, record in message.content.items()})
-    return Message(content=content, metadata=copy.copy(message.metadata))
-
-
-def _copy_record(record: ArrayRecord | ConfigRecord | MetricRecord) -> Any:
-    if isinstance(record, ArrayRecord):
-        return ArrayRecord(dict(record.items()))
-    return type(record)({k: list(v) if isinstance(v, list) else v for k, v in record.items()})
-
-
 def run_inprocess(
-    server_app: ServerApp, client_app: ClientApp, num_supernodes: int, seed: int = 0
+    server_app: ServerApp, client_app: ClientApp, num_supernodes: int, seed: int = 0,
+    workers: int = 1,
 ) -> None:
-    """Run `server_app` against `num_supernodes` in-process nodes running `client_app`."""
+    """Run `server_app` against `num_supernodes` in-process nodes running `client_app`
+    (on `workers` processes when more than 1)."""
     rng = random.Random(f"run-{seed}")
     run = Run.create_empty(run_id=rng.getrandbits(63))
     run.primary_task_id = 1
     TaskIdentity.task_id = 1
     TaskIdentity.run_id = run.run_id
     TaskIdentity.node_id = SUPERLINK_NODE_ID
-    grid = InProcessGrid(client_app, num_supernodes, run, seed=seed)
+    grid = InProcessGrid(client_app, num_supernodes, run, seed=seed,
+                         workers=min(workers, num_supernodes))
     server_context = Context(run_id=run.run_id, node_id=0, node_config={}, state=RecordDict(),
                              run_config={})
-    server_app(grid=grid, context=server_context)
+    try:
+        server_app(grid=grid, context=server_context)
+    finally:
+        grid.close()

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from churn.datasets import load_dataset
-from churn.loading import DataError, load_csv, read_table
+from churn.dialect import read_table
+from churn.loading import DataError, load_csv
 from churn.schema import TELCO_SCHEMA, schema_from_config
 
 
@@ -21,7 +22,7 @@ def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "churn.csv") -> Path
 
 @pytest.fixture()
 def telco_frame(telco_csv: Path) -> pd.DataFrame:
-    return read_table(telco_csv).head(200)
+    return read_table(telco_csv).frame.head(200)
 
 
 def test_telco_file_loads_with_known_properties(telco_csv: Path) -> None:
@@ -52,11 +53,11 @@ def test_empty_file_is_named(tmp_path: Path) -> None:
 def test_cells_stay_text_and_an_unreadable_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "cells.csv"
     path.write_text("id,charges,label\nNA,,007\n")
-    frame = read_table(path)
+    frame = read_table(path).frame
     assert frame.to_dict("records") == [{"id": "NA", "charges": "", "label": "007"}]
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("id,city\n1,M\xfcnchen\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"latin1.csv: not a readable CSV"):
+    with pytest.raises(DataError, match=r"latin1.csv: not UTF-8: byte 0xfc on line 2"):
         read_table(latin1)
 
 

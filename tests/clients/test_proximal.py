@@ -63,7 +63,9 @@ def test_fedprox_sends_mu_and_the_sites_use_it(tmp_path: Path) -> None:
 
         return intercept_train(app, train)
 
-    common = ["engine=inprocess", "data.num_rows=900", "num_clients=3", "num_rounds=2"]
+    # one worker: the spy appends in this process, not in forked engine workers
+    common = ["engine=inprocess", "engine.workers=1", "data.num_rows=900", "num_clients=3",
+              "num_rounds=2"]
     prox = run_job(compose_config([*common, "strategy=fedprox", "strategy.proximal_mu=0.1"]),
                    run_id="prox", output_dir=None, observers=[], wrap_client_app=spy)
     plain = run_job(compose_config(common), run_id="plain", output_dir=None, observers=[])

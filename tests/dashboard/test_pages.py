@@ -104,6 +104,18 @@ def test_run_detail_page_shows_curves_log_clients_and_audit(monkeypatch, topics)
     assert len(roc) >= 2 and roc["x"].min() == 0.0 and roc["x"].max() == 1.0
     assert len(chart_data(chart_titled(at, "precision-recall curve"))) >= 2
     assert not any("summary.curves" in i.value for i in at.info)
+    # federated evaluation tab: pooled AUC beside the server-test AUC, certificate, sites, gains
+    pooled = chart_data(chart_titled(at, "ROC-AUC of the global model per round"))
+    fe_rounds = [r["federated_eval"] for r in topics["real"]["rounds"][1:]]
+    assert list(pooled[pooled["series"].str.startswith("pooled")]["value"]) == pytest.approx(
+        [f["pooled_auc"] for f in fe_rounds])
+    assert list(pooled[pooled["series"].str.startswith("server")]["value"]) == pytest.approx(rounds)
+    assert set(chart_data(chart_titled(at, "Certificate"))["series"]) == {
+        "gradient norm", "objective gap bound"}
+    assert len(frame_with(at, "local-only AUC", "federated AUC", "flags")) == 3
+    chart_titled(at, "Did joining pay off")
+    assert len(chart_data(chart_titled(at, "Gains curve"))) == 21 + 2  # 21 points + the diagonal
+    assert tiles["pooled AUC (sites)"] == f"{final['federated_eval']['pooled_auc']:.4f}"
 
 
 def test_kafka_flow_page_counts_messages_per_topic(monkeypatch, topics):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -50,10 +51,11 @@ def run_events(bootstrap: str, run_name: str) -> list:
 
 def test_tls_auth_deployment_mirrors_to_kafka_and_verifies(site_data: Path, tmp_path: Path,
                                                           kafka_broker) -> None:
+    # no server test set: every metric comes from the sites' federated evaluation
     result = deploy(DeployOptions(
         data_dir=site_data, state_dir=tmp_path / "state", rounds=2, tls=True, auth=True,
         bootstrap=kafka_broker.bootstrap, dashboard_port=free_port(), round_timeout=90,
-        run_name=f"deploy-tls-{os.getpid()}", timeout=600))
+        run_name=f"deploy-tls-{os.getpid()}", timeout=600, run_config={"test-path": ""}))
     assert result.status == "finished:completed", (tmp_path / "state" / "logs").as_posix()
     assert result.participants == [3, 3] and len(result.round_seconds) == 2
     assert result.leftovers == [] and processes_of(tmp_path / "state") == []
@@ -67,6 +69,30 @@ def test_tls_auth_deployment_mirrors_to_kafka_and_verifies(site_data: Path, tmp_
     assert verdict.ok, verdict
     superlink_log = (tmp_path / "state" / "logs" / "superlink.log").read_text()
     assert "--insecure" not in superlink_log and "SuperNode authentication is disabled" not in superlink_log
+    assert_federated_evaluation(tmp_path / "state", events, verdict.notes)
+
+
+def assert_federated_evaluation(state: Path, events: list, notes: list[str]) -> None:
+    """Pooled AUC, per-site local vs federated and the certificate: in results, Kafka, dashboard."""
+    results = json.loads((state / "output" / "results.json").read_text())
+    assert results["server_test_set"] is False
+    final = results["final"]["federated_eval"]
+    assert 0.5 < final["pooled_auc"] <= 1 and final["auc_bin_error"] < 1e-3
+    assert final["gradient_norm"] > 0 and final["objective_gap_bound"] >= 0
+    assert [s["partition_id"] for s in final["sites"]] == [0, 1, 2]
+    assert all(s["local_auc"] is not None and s["federated_auc"] is not None for s in final["sites"])
+    assert all(r["auc"] is None for r in results["rounds"])  # no server-side test metrics
+    mirrored = [e.payload["federated_eval"] for e in events if e.type == "round_aggregated"]
+    assert len(mirrored) == 2 and mirrored[-1]["pooled_auc"] == pytest.approx(final["pooled_auc"])
+    assert any("recomputed from mirrored per-site histograms" in n for n in notes), notes
+    from dashboard import federated_eval
+    from dashboard.run_state import build_runs
+
+    run = build_runs(events)[events[0].run_id]
+    assert set(federated_eval.auc_frame(run)["series"]) == {federated_eval.POOLED}
+    assert all(spec is not None for spec in (
+        federated_eval.pooled_auc_spec(run), federated_eval.certificate_spec(run),
+        federated_eval.sites_spec(run), federated_eval.pooled_gains_spec(run)))
 
 
 def test_supernode_killed_mid_run_is_recorded_and_the_run_finishes(site_data: Path, tmp_path: Path,

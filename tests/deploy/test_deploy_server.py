@@ -5,8 +5,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
-
 from deploy.server_app import server_plan
 from fedchurn.config import compose_config
 from fedchurn.split_sites import split_sites
@@ -33,8 +31,9 @@ def test_server_plan_reads_test_csv_and_sampling(tmp_path: Path) -> None:
     assert server_plan({**cfg, "run-name": ""}, 123).run_id == "flwr-123"
     assert plan.code_version == "unknown"
     assert server_plan({**cfg, "code-version": "abc1234"}, 1).code_version == "abc1234"
-    with pytest.raises(ValueError, match="test-path"):
-        server_plan({**cfg, "test-path": ""}, 1)
+    # no server test set: the plan holds no rows, only the schema the spec agreement needs
+    without = server_plan({**cfg, "test-path": ""}, 1)
+    assert without.test is None and without.schema == plan.test.schema
 
 
 def test_run_config_entries_from_the_command_line() -> None:

@@ -48,3 +48,15 @@ def test_hydra_entry_point_writes_baselines_json(tmp_path: Path) -> None:
     assert "centralized" in run.stdout and "local client 2" in run.stdout
     payload = json.loads((tmp_path / "run" / "baselines.json").read_text())
     assert len(payload["local"]) == 3 and 0.5 < payload["centralized"]["auc"] <= 1.0
+
+
+def test_local_only_references_can_be_skipped() -> None:
+    from fedchurn.simulate import compose_config, run_job
+
+    cfg = compose_config(["engine=inprocess", "engine.workers=1", "data.num_rows=800",
+                          "num_clients=3", "num_rounds=1", "reference.local_only=false"])
+    assert compose_config([])["reference"]["local_only"] is True
+    results = run_job(cfg, run_id="no-local", output_dir=None, observers=[])
+    assert results["reference"]["local"] == [] and results["reference"]["local_only"] is False
+    assert results["final"]["local_trained"] == 0
+    assert 0.5 < results["final"]["centralized_auc"] <= 1.0

@@ -63,12 +63,17 @@ def test_flower_engine_gives_the_same_numbers(inprocess_run: tuple[dict, Path],
     flower = _run("flower", tmp_path)
     assert not ray.is_initialized()
     assert flower["engine"] == "flower"
-    strip = ("seconds", "train_metrics", "evaluate_metrics", "rejections")
+    strip = ("seconds", "train_metrics", "evaluate_metrics", "rejections", "federated_eval")
     assert [{k: v for k, v in r.items() if k not in strip} for r in flower["rounds"]] == \
         [{k: v for k, v in r.items() if k not in strip} for r in inprocess["rounds"]]
+
+    def without_node_ids(fe: dict) -> dict:  # node ids are the engine's own
+        return {**fe, "sites": [{k: v for k, v in s.items() if k != "node_id"} for s in fe["sites"]]}
+
     for a, b in zip(flower["rounds"][1:], inprocess["rounds"][1:], strict=True):
         assert a["train_metrics"] == b["train_metrics"]
         assert a["evaluate_metrics"] == b["evaluate_metrics"]
+        assert without_node_ids(a["federated_eval"]) == without_node_ids(b["federated_eval"])
     ours = load_model(tmp_path / "model.json").named_steps["model"]
     theirs = load_model(inprocess_dir / "model.json").named_steps["model"]
     assert np.array_equal(ours.coef_, theirs.coef_)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from churn.dialect import read_table
 from churn.experiment import prepare_experiment
-from churn.loading import load_csv, read_table
+from churn.loading import load_csv
 from churn.schema import TELCO_SCHEMA
 from fedchurn.config import compose_config
 from fedchurn.split_sites import main, split_sites
@@ -34,8 +35,8 @@ def test_telco_csv_keeps_original_rows_and_column_partition(tmp_path: Path, telc
     main(["--csv", str(telco_csv), "--out", str(tmp_path), "--sites", "3", "partition=column",
           "partition.column=Contract"])
     assert "test.csv" in capsys.readouterr().out
-    original = read_table(telco_csv)
-    files = [read_table(tmp_path / f"{name}.csv") for name in ("site-0", "site-1", "site-2", "test")]
+    original = read_table(telco_csv).frame
+    files = [read_table(tmp_path / f"{name}.csv").frame for name in ("site-0", "site-1", "site-2", "test")]
     combined = pd.concat(files).sort_values("customerID").reset_index(drop=True)
     assert combined.equals(original.sort_values("customerID").reset_index(drop=True))
     assert [f["Contract"].nunique() for f in files[:3]] == [1, 1, 1]
