@@ -6,6 +6,7 @@ import numpy as np
 
 from churn.rounds import RoundRecord
 from fedchurn.simulate import compose_config, run_job
+from tests.fedchurn.comparisons import federated_results
 from tests.strategy.test_privacy import Keep
 
 # Uneven ownership (7 nodes over 3 workers), held-out local evaluation, simulated dropouts
@@ -40,8 +41,7 @@ def test_worker_processes_give_bit_identical_rounds() -> None:
                    [(r.node_id, r.reason) for r in b.rejected + b.missing]
             assert a.evaluate_metrics == b.evaluate_metrics
             assert a.server_metrics == b.server_metrics
-        federated = [k for k in one["final"] if k.startswith("federated_")]
-        assert [many["final"][k] for k in federated] == [one["final"][k] for k in federated]
+        assert federated_results(many) == federated_results(one)
     assert any(r.missing for r in one_records)  # dropouts really happened
     assert any(r.rejected for r in one_records)  # and single-class sites declined
 

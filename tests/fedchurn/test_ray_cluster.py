@@ -9,6 +9,7 @@ import pytest
 
 from fedchurn.engines.local_ray_cluster import LocalRayCluster, alive_nodes, local_ray_cluster
 from fedchurn.simulate import compose_config, run_job
+from tests.fedchurn.comparisons import federated_results
 
 pytestmark = pytest.mark.flower
 
@@ -31,8 +32,7 @@ def test_flower_engine_runs_on_a_two_node_cluster(cluster: LocalRayCluster) -> N
     local = run_job(compose_config(["engine=inprocess", "engine.workers=1", *COMMON]),
                     run_id="local", output_dir=None, observers=[])
     assert len(on_cluster["rounds"]) == 3 and on_cluster["rounds"][-1]["participants"] == 6
-    federated = [k for k in local["final"] if k.startswith("federated_")]
-    assert [on_cluster["final"][k] for k in federated] == [local["final"][k] for k in federated]
+    assert federated_results(on_cluster) == federated_results(local)
     # the second node hosted ClientApp actors: its raylet started Python workers
     second = list(Path(cluster.temp_dirs[1]).glob("session_*/logs/worker-*.out"))
     assert second, f"no worker logs on the second node under {cluster.temp_dirs[1]}"
