@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("churn", "clients", "strategy", "kafka_bridge", "dashboard", "deploy", "fedchurn")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -33,29 +35,20 @@ def _copy_tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_an_upward_import_from_the_task_breaks_the_contract(tmp_path: Path) -> None:
+# (module that gains an import, the module it imports): each must break a contract
+FORBIDDEN = [
+    ("churn.model", "strategy.fedavg"),  # the task imports an app: upward
+    ("kafka_bridge.observer", "clients.client_app"),  # one app imports a sibling
+    ("kafka_bridge.verify_private", "kafka_bridge.verify"),  # the audit's one-way order
+]
+
+
+@pytest.mark.parametrize(("importer", "imported"), FORBIDDEN)
+def test_a_forbidden_import_breaks_a_contract(tmp_path: Path, importer: str, imported: str) -> None:
     root = _copy_tree(tmp_path)
-    model = root / "churn" / "model.py"
-    model.write_text(model.read_text() + "\nimport strategy.fedavg  # noqa: E402,F401\n")
+    module = root / (importer.replace(".", "/") + ".py")
+    module.write_text(module.read_text() + f"\nimport {imported}  # noqa: E402,F401\n")
     result = _lint(root)
     assert result.returncode == 1, result.stdout
     assert "BROKEN" in result.stdout
-    assert "churn.model -> strategy.fedavg" in result.stdout
-
-
-def test_the_private_audit_may_not_import_the_run_audit(tmp_path: Path) -> None:
-    root = _copy_tree(tmp_path)
-    private = root / "kafka_bridge" / "verify_private.py"
-    private.write_text(private.read_text() + "\nimport kafka_bridge.verify  # noqa: E402,F401\n")
-    result = _lint(root)
-    assert result.returncode == 1, result.stdout
-    assert "kafka_bridge.verify_private -> kafka_bridge.verify" in result.stdout
-
-
-def test_siblings_may_not_import_each_other(tmp_path: Path) -> None:
-    root = _copy_tree(tmp_path)
-    observer = root / "kafka_bridge" / "observer.py"
-    observer.write_text(observer.read_text() + "\nimport clients.client_app  # noqa: E402,F401\n")
-    result = _lint(root)
-    assert result.returncode == 1, result.stdout
-    assert "kafka_bridge.observer -> clients.client_app" in result.stdout
+    assert f"{importer} -> {imported}" in result.stdout
