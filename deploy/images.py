@@ -221,7 +221,7 @@ def build_all(mirror: str | None = None, log: Log = print) -> dict[str, str]:
     kafka = build_kafka(base, log)
     timings["stand-ins"] = time.monotonic() - started
     log("image phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    return {"FEDCHURN_KAFKA_IMAGE": kafka, "FEDCHURN_SUPERLINK_IMAGE": flwr["superlink"],
+    return {"FEDCHURN_BROKER_IMAGE": kafka, "FEDCHURN_SUPERLINK_IMAGE": flwr["superlink"],
             "FEDCHURN_SUPERNODE_IMAGE": flwr["supernode"], "FEDCHURN_SUPEREXEC_IMAGE": flwr["superexec"]}
 
 

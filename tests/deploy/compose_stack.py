@@ -84,7 +84,7 @@ def stand_in_images(phases: dict[str, float]) -> dict[str, str]:
     flwr = images.build_flwr(base, log=print)
     kafka = images.build_kafka(base, log=print)
     phases["stand-in build"] = time.monotonic() - started
-    return {"FEDCHURN_KAFKA_IMAGE": kafka, "FEDCHURN_SUPERLINK_IMAGE": flwr["superlink"],
+    return {"FEDCHURN_BROKER_IMAGE": kafka, "FEDCHURN_SUPERLINK_IMAGE": flwr["superlink"],
             "FEDCHURN_SUPERNODE_IMAGE": flwr["supernode"], "FEDCHURN_SUPEREXEC_IMAGE": flwr["superexec"]}
 
 
@@ -105,7 +105,7 @@ def compose_stack(request: pytest.FixtureRequest, label: str, rounds: int,
            # no buildx here: the classic builder (it never pulls a Dockerfile frontend image)
            "DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0",
            "FEDCHURN_TAG": "compose-test", "FEDCHURN_SITE_DATA": empty,
-           "FEDCHURN_KAFKA_PORT": str(kafka_port), "FEDCHURN_DASHBOARD_PORT": str(dash_port),
+           "FEDCHURN_BROKER_PORT": str(kafka_port), "FEDCHURN_DASHBOARD_PORT": str(dash_port),
            "FEDCHURN_SUPERLINK_PORT": str(link_port), "ROUNDS": str(rounds), "ROUND_TIMEOUT": "60"}
     project = ComposeProject(f"fedchurn-test-{os.getpid()}-{secrets.token_hex(3)}", env)
     stack = Stack(project, f"127.0.0.1:{kafka_port}", f"http://127.0.0.1:{dash_port}", phases=phases)

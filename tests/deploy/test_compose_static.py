@@ -36,7 +36,7 @@ def test_services_images_and_ports(compose: dict) -> None:
     assert re.fullmatch(r"apache/kafka:4\.1\.\d+", services["kafka"]["image"])
     assert services["superlink"]["image"] == "flwr/superlink:1.42.0"
     raw = (REPO / "docker-compose.yml").read_text()
-    for name in ("FEDCHURN_KAFKA_IMAGE", "FEDCHURN_SUPERLINK_IMAGE", "FEDCHURN_SUPERNODE_IMAGE",
+    for name in ("FEDCHURN_BROKER_IMAGE", "FEDCHURN_SUPERLINK_IMAGE", "FEDCHURN_SUPERNODE_IMAGE",
                  "FEDCHURN_SUPEREXEC_IMAGE"):
         assert "${" + name + ":-" in raw, name
     for i in range(SITES):
