@@ -31,11 +31,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Ports Ray's components take by default; `ray start` refuses a worker-port range that holds
+# one (seen in CI: a random range 52219-52419 around the dashboard agent's 52365).
+_RAY_DEFAULT_PORTS = (6379, 8265, 10001, 52365)
+_WORKER_PORTS = 200
+
+
+def _worker_port_range() -> tuple[int, int]:
+    """A free start port whose range of `_WORKER_PORTS` misses Ray's default ports."""
+    while True:
+        low = free_port()
+        high = low + _WORKER_PORTS
+        if high < 65536 and not any(low <= port <= high for port in _RAY_DEFAULT_PORTS):
+            return low, high
+
+
 def _node_command(temp_dir: str, cpus: int, head_port: int, head: bool) -> list[str]:
+    low, high = _worker_port_range()
     command = [_RAY, "start", "--block", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
                "--num-gpus=0", f"--temp-dir={temp_dir}", "--disable-usage-stats",
-               "--object-store-memory=100000000", f"--min-worker-port={free_port()}"]
-    command.append(f"--max-worker-port={int(command[-1].split('=')[1]) + 200}")
+               "--object-store-memory=100000000", f"--min-worker-port={low}",
+               f"--max-worker-port={high}"]
     if head:
         return [*command, "--head", f"--port={head_port}", "--include-dashboard=false"]
     return [*command, f"--address=127.0.0.1:{head_port}"]
