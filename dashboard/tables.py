@@ -19,9 +19,14 @@ FEDERATED, CENTRALIZED, LOCAL_MEAN = "federated", "centralized (pooled rows)", "
 CONFIG_COLUMNS = ("data", "partition", "num_clients", "strategy", "engine", "num_rounds")
 
 
+# A deployed run's config is Flower's run config, which spells these settings its own way.
+RUN_CONFIG_KEYS = {"num_rounds": "num-server-rounds", "num_clients": "num-clients"}
+
+
 def config_value(config: dict[str, Any], key: str) -> Any:
-    """A config group's name (`data: {name: synthetic}` → "synthetic") or a scalar setting."""
-    value = config.get(key)
+    """A config group's name (`data: {name: synthetic}` → "synthetic") or a scalar setting,
+    from a simulation's Hydra config or a deployment's run config."""
+    value = config.get(key, config.get(RUN_CONFIG_KEYS.get(key, key)))
     if isinstance(value, dict):
         return value.get("name")
     return value

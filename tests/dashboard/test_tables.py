@@ -69,3 +69,14 @@ def test_curves_come_from_the_summary(run):
 def test_reference_local_accepts_the_baselines_list_shape():
     ref = {"local": [{"auc": 0.7}, None]}
     assert reference_local(ref) == {"0": 0.7, "1": None}
+
+
+def test_config_values_of_a_deployed_run_use_flowers_run_config_names() -> None:
+    from dashboard.tables import config_value
+
+    deployed = {"num-server-rounds": 3, "num-clients": 3, "strategy-config": "{}"}
+    assert config_value(deployed, "num_rounds") == 3
+    assert config_value(deployed, "num_clients") == 3
+    assert config_value({"num_rounds": 5, "data": {"name": "telco"}}, "num_rounds") == 5
+    assert config_value({"data": {"name": "telco"}}, "data") == "telco"
+
