@@ -36,10 +36,7 @@ from clients.behaviour import ClientBehaviour
 from clients.client_app import build_client_app
 from fedchurn import CONF_DIR
 from fedchurn.baselines import compute_baselines
-from fedchurn.config import (
-    compose_config,  # noqa: F401 - old import path of in-flight branches
-    with_absolute_path,
-)
+from fedchurn.config import with_absolute_path
 from fedchurn.engines import run_engine
 from fedchurn.results import (
     comparison_table,

@@ -21,8 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fedchurn.config import compose_config  # noqa: E402
 from fedchurn.engines.local_ray_cluster import local_ray_cluster  # noqa: E402
-from fedchurn.simulate import compose_config, run_job  # noqa: E402
+from fedchurn.simulate import run_job  # noqa: E402
 
 
 def main() -> None:

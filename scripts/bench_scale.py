@@ -67,7 +67,8 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
         participation_problem,
         train_locally,
     )
-    from fedchurn.simulate import client_settings, compose_config
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import client_settings
     from strategy.aggregation import weighted_average, weighted_metrics
 
     cfg = compose_config(overrides(sites, rows, rounds))
@@ -102,7 +103,8 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
 def engine_run(sites: int, rows: int, rounds: int, workers: int) -> dict:
     """run_job on the in-process engine; the last round's global arrays for the digest."""
     from churn.rounds import RoundObserver
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
 
     class LastArrays(RoundObserver):
         arrays: list = []
@@ -129,7 +131,8 @@ def references(sites: int, rows: int) -> dict:
     """Seconds for the centralized model alone and with one local-only model per site."""
     from churn.site_data import load_experiment
     from fedchurn.baselines import compute_baselines
-    from fedchurn.simulate import client_settings, compose_config
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import client_settings
 
     cfg = compose_config(overrides(sites, rows, 1))
     experiment = load_experiment(client_settings(cfg))

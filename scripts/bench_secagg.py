@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from flwr.common.serde import message_to_proto  # noqa: E402
 
-from fedchurn.simulate import compose_config, run_job  # noqa: E402
+from fedchurn.config import compose_config  # noqa: E402
+from fedchurn.simulate import run_job  # noqa: E402
 
 
 class ByteCounter:

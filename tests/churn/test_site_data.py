@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from churn.site_data import ClientSettings, encoded_node_data, encoded_pool, load_node_data
-from fedchurn.simulate import client_settings, compose_config
+from fedchurn.config import compose_config
+from fedchurn.simulate import client_settings
 
 
 def _settings(**changes: object) -> ClientSettings:

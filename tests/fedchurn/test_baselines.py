@@ -51,7 +51,8 @@ def test_hydra_entry_point_writes_baselines_json(tmp_path: Path) -> None:
 
 
 def test_local_only_references_can_be_skipped() -> None:
-    from fedchurn.simulate import compose_config, run_job
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import run_job
 
     cfg = compose_config(["engine=inprocess", "engine.workers=1", "data.num_rows=800",
                           "num_clients=3", "num_rounds=1", "reference.local_only=false"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from churn.rounds import RoundRecord
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.config import compose_config
+from fedchurn.simulate import run_job
 from tests.fedchurn.comparisons import federated_results
 from tests.strategy.test_privacy import Keep
 

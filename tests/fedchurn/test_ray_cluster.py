@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from fedchurn.config import compose_config
 from fedchurn.engines.local_ray_cluster import LocalRayCluster, alive_nodes, local_ray_cluster
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.simulate import run_job
 from tests.fedchurn.comparisons import federated_results
 
 pytestmark = pytest.mark.flower

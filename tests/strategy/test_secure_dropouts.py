@@ -10,8 +10,9 @@ import pytest
 from churn import secure_protocol as W
 from churn.rounds import RoundRecord
 from clients.behaviour import SimulatedDropout
+from fedchurn.config import compose_config
 from fedchurn.engines.inprocess import InProcessGrid
-from fedchurn.simulate import compose_config, run_job
+from fedchurn.simulate import run_job
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.reader import EventReader
 from tests.kafka_bridge.helpers import unique_prefix
