@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka_bridge.processes import free_port
+import psutil
+
+from kafka_bridge.processes import free_port, signal_group, signal_pids
 
 _RAY = str(Path(sys.executable).with_name("ray"))
 
@@ -115,47 +117,26 @@ def _wait_for(ready: Callable[[], bool], timeout: float, what: str, temp_dir: st
 
 
 def _stop(procs: list[subprocess.Popen], temp_dirs: list[str]) -> None:
-    for proc in reversed(procs):  # workers first, the head last
-        _signal_group(proc.pid, signal.SIGTERM)
+    for proc in reversed(procs):  # workers first, the head last (each in its own session)
+        signal_group(proc.pid, signal.SIGTERM)
     for proc in reversed(procs):
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
     deadline = time.monotonic() + 20
     while (left := _processes_naming(temp_dirs)) and time.monotonic() < deadline:
-        for pid in left:
-            _signal(pid, signal.SIGTERM if time.monotonic() < deadline - 10 else signal.SIGKILL)
+        signal_pids(left, signal.SIGTERM if time.monotonic() < deadline - 10 else signal.SIGKILL)
         time.sleep(0.5)
-    for pid in _processes_naming(temp_dirs):
-        _signal(pid, signal.SIGKILL)
+    signal_pids(_processes_naming(temp_dirs), signal.SIGKILL)
 
 
-def _processes_naming(temp_dirs: list[str]) -> list[int]:
+def _processes_naming(temp_dirs: list[str]) -> set[int]:
     """Pids whose command line mentions one of our temp dirs (this cluster's processes only)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if any(d in cmdline for d in temp_dirs):
-            found.append(int(entry))
+    found = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or ())
+        if proc.pid != os.getpid() and any(d in cmdline for d in temp_dirs):
+            found.add(proc.pid)
     return found
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)  # the node's own session: start_new_session=True
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
