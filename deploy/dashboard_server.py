@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kafka_bridge.config import ENV_VARS
-from kafka_bridge.processes import pid_alive
+from kafka_bridge.processes import pid_alive, signal_group, wait_pid_exit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO_ROOT / ".dashboard"
@@ -74,12 +74,9 @@ def stop_dashboard(timeout: float = 15.0) -> bool:
     pid_file.unlink()
     if not pid_alive(pid):
         return False
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if pid_alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+    signal_group(pid, signal.SIGTERM)  # started with start_new_session: its pid is the group
+    if not wait_pid_exit(pid, timeout):
+        signal_group(pid, signal.SIGKILL)
     return True
 
 
