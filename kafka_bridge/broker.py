@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka_bridge import _jars
-from kafka_bridge._broker_files import LOG4J2, server_properties
+from kafka_bridge._broker_files import LOG4J2, scram_format_args, server_properties
 from kafka_bridge.processes import (
     FileLock,
     free_port,
@@ -54,6 +54,9 @@ class LocalBroker:
     # Loopback unless asked otherwise: "0.0.0.0" (all interfaces) is advertised as this
     # machine's name (socket.getfqdn()), a specific address as itself.
     listen_host: str = HOST
+    # user -> password: adds a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256/512) on
+    # loopback, at `sasl_bootstrap` (tests make a fresh password per session)
+    sasl_users: dict[str, str] | None = field(default=None, repr=False)
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -103,12 +106,19 @@ class LocalBroker:
         return self.bootstrap_file.read_text().strip()
 
     @property
+    def sasl_bootstrap(self) -> str | None:
+        """`127.0.0.1:port` of the SASL_PLAINTEXT listener while the broker runs, else None."""
+        if not self.sasl_users or self.bootstrap is None or not self._ports_file().exists():
+            return None
+        return f"{HOST}:{json.loads(self._ports_file().read_text())['sasl_port']}"
+
+    @property
     def advertised_host(self) -> str:
         """The host name clients are given: the bound address, or this machine's name."""
         return socket.getfqdn() if self.listen_host in ("0.0.0.0", "::", "") else self.listen_host
 
     # -- start ---------------------------------------------------------------------------------
-    def _choose_ports(self) -> tuple[int, int]:
+    def _choose_ports(self) -> tuple[int, int, int | None]:
         saved = {}
         if self._ports_file().exists():
             saved = json.loads(self._ports_file().read_text())
@@ -120,15 +130,20 @@ class LocalBroker:
         cport = saved.get("controller_port", 0)
         if not cport or not port_free(HOST, cport) or cport == port:
             cport = free_port(HOST, exclude={port})
-        return port, cport
+        sport = saved.get("sasl_port") if self.sasl_users else None
+        if self.sasl_users and (not sport or not port_free(HOST, sport) or sport in (port, cport)):
+            sport = free_port(HOST, exclude={port, cport})
+        return port, cport, sport
 
-    def _write_config(self, port: int, cport: int) -> Path:
+    def _write_config(self, port: int, cport: int, sport: int | None) -> Path:
         props = server_properties(self.listen_host, port, cport, self.data_dir,
-                                  self.advertised_host)
+                                  self.advertised_host, sport, self.sasl_users)
         path = self.state_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.state_dir / "log4j2.properties").write_text(LOG4J2)
-        self._ports_file().write_text(json.dumps({"port": port, "controller_port": cport}))
+        ports = {"port": port, "controller_port": cport}
+        self._ports_file().write_text(json.dumps({**ports, **({"sasl_port": sport} if sport
+                                                               else {})}))
         return path
 
     def _format(self, props: Path) -> None:
@@ -136,7 +151,8 @@ class LocalBroker:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         cmd = [_jars.java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool", "format",
-               "-t", cluster_id, "-c", str(props), "--standalone"]
+               "-t", cluster_id, "-c", str(props), "--standalone",
+               *scram_format_args(self.sasl_users or {})]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
             raise BrokerError(f"storage format failed:\n{res.stdout}\n{res.stderr}")
@@ -154,8 +170,8 @@ class LocalBroker:
             _jars.ensure_jars(self.lib_dir)
             started = time.monotonic()
             for attempt in range(3):
-                port, cport = self._choose_ports()
-                props = self._write_config(port, cport)
+                port, cport, sport = self._choose_ports()
+                props = self._write_config(port, cport, sport)
                 self._format(props)
                 address = f"{self.advertised_host}:{port}"
                 try:
