@@ -6,6 +6,7 @@ import argparse
 import base64
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from kafka_bridge import _jars
 from kafka_bridge._broker_files import LOG4J2, scram_format_args, server_properties
+from kafka_bridge.config import ENV_VARS
 from kafka_bridge.processes import (
     FileLock,
     free_port,
@@ -35,6 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = REPO_ROOT / ".kafka"
 DEFAULT_PORT = 9092
 HOST = "127.0.0.1"
+SASL_PASSWORD_ENV = ENV_VARS["sasl_plain_password"]  # the bridge's own name for it
 READY_MARKERS = ("Kafka Server started", "Transitioning from RECOVERY to RUNNING")
 
 
@@ -297,16 +300,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-host", default=HOST,
                         help="address the broker binds (default loopback; 0.0.0.0 = every "
                              "interface, reachable from other machines)")
+    parser.add_argument("--sasl-user", help="also listen for SASL_PLAINTEXT (PLAIN, "
+                        "SCRAM-SHA-256/512) on 127.0.0.1 for this user; the password from "
+                        f"{SASL_PASSWORD_ENV} (SCRAM only on a freshly formatted state dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    users = None
+    if args.sasl_user:
+        if not os.environ.get(SASL_PASSWORD_ENV):
+            parser.error(f"--sasl-user needs the password in {SASL_PASSWORD_ENV}")
+        users = {args.sasl_user: os.environ[SASL_PASSWORD_ENV]}
     broker = LocalBroker(state_dir=args.state_dir, lib_dir=args.lib_dir, port=args.port,
-                         listen_host=args.listen_host)
+                         listen_host=args.listen_host, sasl_users=users)
     try:
         if args.command == "fetch":
             print(_jars.ensure_jars(broker.lib_dir))
         elif args.command == "up":
             print(broker.up(timeout=args.timeout))
+            if broker.sasl_bootstrap:
+                print(f"SASL_PLAINTEXT {broker.sasl_bootstrap}")
         elif args.command == "down":
             print("stopped" if broker.down(timeout=min(args.timeout, 30.0)) else "not running")
         elif args.command == "reset":

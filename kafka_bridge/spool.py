@@ -58,35 +58,37 @@ CHUNK = 1024 * 1024  # how much of an over-long line is read at a time while ski
 
 
 def _scan_lines(path: Path, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """(offset, line without its newline) of each complete non-empty line, streamed: a line
-    longer than `limit` comes as (offset, None) and is never held whole; a torn last line
-    (crash mid-append) is cut off the file once the scan reaches it."""
+    """(offset, line without its newline) of each complete non-empty line, streamed in chunks:
+    a line longer than `limit` comes as (offset, None) and is never held whole (at most `limit`
+    + CHUNK of it); a torn last line (crash mid-append) is cut off the file."""
     if not path.exists():
         return
     torn_at = None
     with open(path, "rb") as fh:
         offset = 0
         while True:
-            line = fh.readline(limit + 2)  # room for the limit's last byte and the newline
-            if not line:
-                break
-            start, offset = offset, offset + len(line)
-            if line.endswith(b"\n"):
-                if len(line) > 1:
-                    yield start, (line[:-1] if len(line) <= limit + 1 else None)
-                continue
-            if len(line) < limit + 2:  # end of file without a newline
-                torn_at = start
-                break
-            while not line.endswith(b"\n"):  # over-long: skip to its end, a chunk at a time
-                line = fh.readline(CHUNK)
-                if not line:
-                    torn_at = start
+            start, parts, size = offset, [], 0
+            while True:
+                chunk = fh.readline(min(CHUNK, limit + 2))
+                offset += len(chunk)
+                if not chunk or chunk.endswith(b"\n"):
                     break
-                offset += len(line)
-            if torn_at is not None:
+                size += len(chunk)
+                if size <= limit + 1:
+                    parts.append(chunk)
+                else:
+                    parts = None  # over-long: the rest of it is only skipped
+            if not chunk:
+                if offset > start:
+                    torn_at = start
                 break
-            yield start, None
+            size += len(chunk)
+            if size == 1:
+                continue  # an empty line
+            if parts is None or size > limit + 1:
+                yield start, None
+            else:
+                yield start, b"".join(parts) + chunk[:-1]
     if torn_at is not None:
         log.warning("%s: dropping a torn last line (%d bytes)", path, offset - torn_at)
         os.truncate(path, torn_at)
