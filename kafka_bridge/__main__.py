@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka_bridge.config import ENV_VARS, BridgeConfig, settings_from_env
+from kafka_bridge.login_check import KafkaLoginError, check_login
 from kafka_bridge.producer import EventProducer
 from kafka_bridge.spool import (
     Spool,
@@ -55,10 +56,11 @@ def replay(spool_dir: str | Path, config: BridgeConfig | dict, timeout_s: float 
            topic_prefix: str | None = None) -> dict[str, int]:
     """Deliver every undelivered event of a spool directory with the full bridge `config`
     (security included), to the topic prefix the spool recorded (else `topic_prefix`, else
-    the config's)."""
+    the config's). A refused SASL login raises KafkaLoginError before the spool is opened."""
     cfg = BridgeConfig.from_dict(config)
     prefix = recorded_prefix(spool_dir) or topic_prefix or cfg.topic_prefix
     cfg = replace(cfg, spool_dir=str(spool_dir), flush_timeout_s=timeout_s, topic_prefix=prefix)
+    check_login(cfg)
     return EventProducer(cfg).close()
 
 
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         created = ensure_topics({"bootstrap_servers": args.bootstrap}, args.topic_prefix)
         print(json.dumps({"created": created}))
         return 0
-    except (SpoolBusyError, SpoolPrefixError, ValueError) as exc:
+    except (SpoolBusyError, SpoolPrefixError, KafkaLoginError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -20,26 +20,57 @@ logger.apache.level = INFO
 
 
 LOOPBACK = "127.0.0.1"
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+_PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
+_SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
+
+
+def sasl_properties(port: int, users: dict[str, str]) -> dict[str, str]:
+    """A SASL_PLAINTEXT listener on loopback taking PLAIN (users from its JAAS line) and SCRAM
+    (credentials stored at format time: `scram_format_args`); the brokers' own traffic stays on
+    PLAINTEXT. For tests and development: the passwords sit in the state dir's
+    server.properties, and SASL_PLAINTEXT sends PLAIN passwords unencrypted."""
+    plain_users = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    props = {"sasl.enabled.mechanisms": ",".join(SASL_MECHANISMS),
+             "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+                 f"{_PLAIN_MODULE} required {plain_users};"}
+    for mech in SASL_MECHANISMS[1:]:
+        props[f"listener.name.sasl_plaintext.{mech.lower()}.sasl.jaas.config"] = \
+            f"{_SCRAM_MODULE} required;"
+    return {"_sasl_listener": f"SASL_PLAINTEXT://{LOOPBACK}:{port}", **props}
+
+
+def scram_format_args(users: dict[str, str]) -> list[str]:
+    """StorageTool `format` arguments that store SCRAM credentials for `users` (KRaft keeps
+    them in the cluster metadata; names and passwords must not hold `,` `]` or `=`)."""
+    return [arg for mech in SASL_MECHANISMS[1:] for name, password in users.items()
+            for arg in ("--add-scram", f"{mech}=[name={name},password={password}]")]
 
 
 def server_properties(listen_host: str, port: int, controller_port: int, data_dir: Path,
-                      advertised_host: str | None = None) -> dict[str, str]:
+                      advertised_host: str | None = None, sasl_port: int | None = None,
+                      sasl_users: dict[str, str] | None = None) -> dict[str, str]:
     """One combined broker+controller node, replication 1, explicit topics only.
 
     The client listener binds `listen_host` (loopback unless asked otherwise) and is
     advertised as `advertised_host` (default: `listen_host`); the controller listener only
-    ever binds loopback, as nothing outside this node talks to it.
+    ever binds loopback, as nothing outside this node talks to it. With `sasl_port` and
+    `sasl_users` a SASL_PLAINTEXT listener is added on loopback (`sasl_properties`).
     """
     controller = f"CONTROLLER://{LOOPBACK}:{controller_port}"
+    sasl = sasl_properties(sasl_port, sasl_users) if sasl_port and sasl_users else {}
+    extra = f",{sasl.pop('_sasl_listener')}" if sasl else ""
     return {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{controller_port}",
-        "listeners": f"PLAINTEXT://{listen_host}:{port},{controller}",
-        "advertised.listeners": f"PLAINTEXT://{advertised_host or listen_host}:{port},{controller}",
+        "listeners": f"PLAINTEXT://{listen_host}:{port},{controller}{extra}",
+        "advertised.listeners":
+            f"PLAINTEXT://{advertised_host or listen_host}:{port},{controller}{extra}",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+                                          + (",SASL_PLAINTEXT:SASL_PLAINTEXT" if sasl else ""),
         "log.dirs": str(data_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "false",  # the bridge creates its topics with settings
@@ -49,4 +80,5 @@ def server_properties(listen_host: str, port: int, controller_port: int, data_di
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        **sasl,
     }

@@ -6,6 +6,7 @@ import argparse
 import base64
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka_bridge import _jars
-from kafka_bridge._broker_files import LOG4J2, server_properties
+from kafka_bridge._broker_files import LOG4J2, scram_format_args, server_properties
+from kafka_bridge.config import ENV_VARS
 from kafka_bridge.processes import (
     FileLock,
     free_port,
@@ -35,6 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = REPO_ROOT / ".kafka"
 DEFAULT_PORT = 9092
 HOST = "127.0.0.1"
+SASL_PASSWORD_ENV = ENV_VARS["sasl_plain_password"]  # the bridge's own name for it
 READY_MARKERS = ("Kafka Server started", "Transitioning from RECOVERY to RUNNING")
 
 
@@ -54,6 +57,9 @@ class LocalBroker:
     # Loopback unless asked otherwise: "0.0.0.0" (all interfaces) is advertised as this
     # machine's name (socket.getfqdn()), a specific address as itself.
     listen_host: str = HOST
+    # user -> password: adds a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256/512) on
+    # loopback, at `sasl_bootstrap` (tests make a fresh password per session)
+    sasl_users: dict[str, str] | None = field(default=None, repr=False)
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -103,12 +109,19 @@ class LocalBroker:
         return self.bootstrap_file.read_text().strip()
 
     @property
+    def sasl_bootstrap(self) -> str | None:
+        """`127.0.0.1:port` of the SASL_PLAINTEXT listener while the broker runs, else None."""
+        if not self.sasl_users or self.bootstrap is None or not self._ports_file().exists():
+            return None
+        return f"{HOST}:{json.loads(self._ports_file().read_text())['sasl_port']}"
+
+    @property
     def advertised_host(self) -> str:
         """The host name clients are given: the bound address, or this machine's name."""
         return socket.getfqdn() if self.listen_host in ("0.0.0.0", "::", "") else self.listen_host
 
     # -- start ---------------------------------------------------------------------------------
-    def _choose_ports(self) -> tuple[int, int]:
+    def _choose_ports(self) -> tuple[int, int, int | None]:
         saved = {}
         if self._ports_file().exists():
             saved = json.loads(self._ports_file().read_text())
@@ -120,15 +133,20 @@ class LocalBroker:
         cport = saved.get("controller_port", 0)
         if not cport or not port_free(HOST, cport) or cport == port:
             cport = free_port(HOST, exclude={port})
-        return port, cport
+        sport = saved.get("sasl_port") if self.sasl_users else None
+        if self.sasl_users and (not sport or not port_free(HOST, sport) or sport in (port, cport)):
+            sport = free_port(HOST, exclude={port, cport})
+        return port, cport, sport
 
-    def _write_config(self, port: int, cport: int) -> Path:
+    def _write_config(self, port: int, cport: int, sport: int | None) -> Path:
         props = server_properties(self.listen_host, port, cport, self.data_dir,
-                                  self.advertised_host)
+                                  self.advertised_host, sport, self.sasl_users)
         path = self.state_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.state_dir / "log4j2.properties").write_text(LOG4J2)
-        self._ports_file().write_text(json.dumps({"port": port, "controller_port": cport}))
+        ports = {"port": port, "controller_port": cport}
+        self._ports_file().write_text(json.dumps({**ports, **({"sasl_port": sport} if sport
+                                                               else {})}))
         return path
 
     def _format(self, props: Path) -> None:
@@ -136,7 +154,8 @@ class LocalBroker:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         cmd = [_jars.java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool", "format",
-               "-t", cluster_id, "-c", str(props), "--standalone"]
+               "-t", cluster_id, "-c", str(props), "--standalone",
+               *scram_format_args(self.sasl_users or {})]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
             raise BrokerError(f"storage format failed:\n{res.stdout}\n{res.stderr}")
@@ -154,8 +173,8 @@ class LocalBroker:
             _jars.ensure_jars(self.lib_dir)
             started = time.monotonic()
             for attempt in range(3):
-                port, cport = self._choose_ports()
-                props = self._write_config(port, cport)
+                port, cport, sport = self._choose_ports()
+                props = self._write_config(port, cport, sport)
                 self._format(props)
                 address = f"{self.advertised_host}:{port}"
                 try:
@@ -281,16 +300,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-host", default=HOST,
                         help="address the broker binds (default loopback; 0.0.0.0 = every "
                              "interface, reachable from other machines)")
+    parser.add_argument("--sasl-user", help="also listen for SASL_PLAINTEXT (PLAIN, "
+                        "SCRAM-SHA-256/512) on 127.0.0.1 for this user; the password from "
+                        f"{SASL_PASSWORD_ENV} (SCRAM only on a freshly formatted state dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    users = None
+    if args.sasl_user:
+        if not os.environ.get(SASL_PASSWORD_ENV):
+            parser.error(f"--sasl-user needs the password in {SASL_PASSWORD_ENV}")
+        users = {args.sasl_user: os.environ[SASL_PASSWORD_ENV]}
     broker = LocalBroker(state_dir=args.state_dir, lib_dir=args.lib_dir, port=args.port,
-                         listen_host=args.listen_host)
+                         listen_host=args.listen_host, sasl_users=users)
     try:
         if args.command == "fetch":
             print(_jars.ensure_jars(broker.lib_dir))
         elif args.command == "up":
             print(broker.up(timeout=args.timeout))
+            if broker.sasl_bootstrap:
+                print(f"SASL_PLAINTEXT {broker.sasl_bootstrap}")
         elif args.command == "down":
             print("stopped" if broker.down(timeout=min(args.timeout, 30.0)) else "not running")
         elif args.command == "reset":

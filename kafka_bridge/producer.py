@@ -220,12 +220,15 @@ class EventProducer:
         """Up to BATCH pending events not in flight; a suspect goes alone once nothing else is
         in flight (rare: only after the broker refused something)."""
         if self._suspects:
-            self._suspects = {i: r for i, r in self._suspects.items()
-                              if i in {e.event_id for e in self.spool.pending()}}
+            pending = self.spool.pending_ids()
+            waiting = set(pending)
+            self._suspects = {i: r for i, r in self._suspects.items() if i in waiting}
         if self._suspects:
             if self._inflight:
                 return []
-            first = next(e for e in self.spool.pending() if e.event_id in self._suspects)
+            first = self.spool.get(next(i for i in pending if i in self._suspects))
+            if first is None:  # acked meanwhile
+                return []
             del self._suspects[first.event_id]
             self._alone = first.event_id
             return [first]

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka_bridge.config import BridgeConfig
-from kafka_bridge.events import Event, MalformedEventError, parse_event
+from kafka_bridge.events import MAX_EVENT_BYTES, Event, MalformedEventError, parse_event
 from kafka_bridge.processes import FileLock
+from kafka_bridge.spool_lines import delivered_keys, scan_lines
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +50,9 @@ class SpooledEvent:
     data: bytes
 
 
-def _read_lines(path: Path) -> list[bytes]:
-    """Complete lines of a file; a torn last line (crash mid-append) is cut off the file."""
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    end = raw.rfind(b"\n") + 1
-    if end < len(raw):
-        log.warning("%s: dropping a torn last line (%d bytes)", path, len(raw) - end)
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
-    return [line for line in raw[:end].split(b"\n") if line]
+# A pending event in memory is only where its line lies in events.jsonl (offset, length) and
+# its routing (run_id, type): the bodies stay on disk and are read back by `pending()`.
+_Entry = tuple[int, int, str, str]
 
 
 class Spool:
@@ -87,8 +80,7 @@ class Spool:
         if not self._lock_file.acquire():
             raise SpoolBusyError(f"spool {self.directory} is in use by another process")
         self._mutex = threading.Lock()
-        self._delivered: set[str] = set()
-        self._pending: dict[str, SpooledEvent] = {}
+        self._pending: dict[str, _Entry] = {}  # event id -> where it lies, in spool order
         self.pending_bytes = 0
         self.corrupt_lines = 0
         self.refused = 0  # appends refused because the spool was full
@@ -97,6 +89,8 @@ class Spool:
             self._load()
             self.topic_prefix = self._check_prefix(topic_prefix)
             self._events_fh = open(self.directory / EVENTS_FILE, "ab")
+            self._end = self._events_fh.tell()  # where the next appended line starts
+            self._body_fd = os.open(self.directory / EVENTS_FILE, os.O_RDONLY)  # for os.pread
             self._acked_fh = open(self.directory / DELIVERED_FILE, "ab")
         except BaseException:
             self._lock_file.release()
@@ -115,18 +109,34 @@ class Spool:
         return wanted
 
     def _load(self) -> None:
-        self._delivered = {ln.decode().strip() for ln in _read_lines(self.directory / DELIVERED_FILE)}
-        for line in _read_lines(self.directory / EVENTS_FILE):
+        """Stream both files: memory holds the acked ids (while loading) and the pending
+        index, never the file or an event body beyond the one being parsed."""
+        delivered = delivered_keys(self.directory / DELIVERED_FILE)
+        names: dict[str, str] = {}  # one str object per distinct run id / type
+        for offset, line in scan_lines(self.directory / EVENTS_FILE, MAX_EVENT_BYTES):
             try:
+                if line is None:
+                    raise MalformedEventError(f"line longer than {MAX_EVENT_BYTES} bytes")
                 event = parse_event(line)
             except MalformedEventError as exc:
                 self.corrupt_lines += 1
-                log.error("%s: skipping a corrupt spool line: %s", self.directory, exc)
+                log.error("%s: skipping a corrupt spool line at byte %d: %s", self.directory,
+                          offset, exc)
                 continue
-            if event.event_id not in self._delivered:
-                self._pending[event.event_id] = SpooledEvent(
-                    event.event_id, event.run_id, event.type, line)
-                self.pending_bytes += len(line)
+            eid = event.event_id
+            if bytes.fromhex(eid) in delivered or eid in self._pending:
+                continue
+            run_id = names.setdefault(event.run_id, event.run_id)
+            self._pending[eid] = (offset, len(line), run_id, names.setdefault(event.type,
+                                                                               event.type))
+            self.pending_bytes += len(line)
+
+    def _body(self, entry: _Entry) -> bytes:
+        """An indexed event's bytes, read back from events.jsonl (caller holds the mutex)."""
+        return os.pread(self._body_fd, entry[1], entry[0])
+
+    def _spooled(self, event_id: str, entry: _Entry) -> SpooledEvent:
+        return SpooledEvent(event_id, entry[2], entry[3], self._body(entry))
 
     def append(self, event: Event) -> bool:
         """Record an event: in the OS on return (fsync'd too if `fsync_each`). False (and a
@@ -144,8 +154,8 @@ class Spool:
                 return False
             self._events_fh.write(data + b"\n")
             self._events_fh.flush()
-            self._pending[event.event_id] = SpooledEvent(event.event_id, event.run_id,
-                                                         event.type, data)
+            self._pending[event.event_id] = (self._end, len(data), event.run_id, event.type)
+            self._end += len(data) + 1
             self.pending_bytes += len(data)
             self._dirty = True
             fd = self._events_fh.fileno()
@@ -176,18 +186,18 @@ class Spool:
             self._acked_fh.write("".join(f"{i}\n" for i in event_ids).encode())
             self._acked_fh.flush()
             for event_id in event_ids:
-                self._delivered.add(event_id)
                 gone = self._pending.pop(event_id, None)
                 if gone is not None:
-                    self.pending_bytes -= len(gone.data)
+                    self.pending_bytes -= gone[1]
 
     def dead_letter(self, event_id: str, reason: str) -> None:
         """Move a pending event the broker refused for good to dead-letter.jsonl (fsync'd,
         with the broker's reason); it no longer blocks delivery or close."""
         with self._mutex:
-            item = self._pending.get(event_id)
-            if item is None or self._closed:
+            entry = self._pending.get(event_id)
+            if entry is None or self._closed:
                 return
+            item = self._spooled(event_id, entry)
             record = {"at": datetime.now(UTC).isoformat(), "reason": reason,
                       "event_id": item.event_id, "run_id": item.run_id, "type": item.type,
                       "bytes": len(item.data), "event": item.data.decode("utf-8", "replace")}
@@ -202,10 +212,23 @@ class Spool:
         self.mark_delivered([event_id])
 
     def pending(self, limit: int | None = None) -> list[SpooledEvent]:
-        """Undelivered events in spool (emission) order."""
+        """Undelivered events in spool (emission) order, the first `limit` if given (bodies
+        read from disk: ask for what you send, not the whole backlog)."""
         with self._mutex:
-            items = iter(self._pending.values())
-            return [e for _, e in zip(range(limit), items, strict=False)] if limit else list(items)
+            items = iter(self._pending.items())
+            chosen = list(zip(range(limit), items, strict=False)) if limit else enumerate(items)
+            return [self._spooled(eid, entry) for _, (eid, entry) in chosen]
+
+    def pending_ids(self) -> list[str]:
+        """Ids of the undelivered events in spool order (no body read)."""
+        with self._mutex:
+            return list(self._pending)
+
+    def get(self, event_id: str) -> SpooledEvent | None:
+        """One undelivered event, None if it was acked (or never spooled)."""
+        with self._mutex:
+            entry = self._pending.get(event_id)
+            return None if entry is None else self._spooled(event_id, entry)
 
     @property
     def pending_count(self) -> int:
@@ -216,18 +239,24 @@ class Spool:
         """Rewrite the spool keeping only pending events (atomic rename); drops delivered ids."""
         with self._mutex:
             tmp = self.directory / (EVENTS_FILE + ".tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(b"".join(e.data + b"\n" for e in self._pending.values()))
+            moved: dict[str, _Entry] = {}
+            with open(tmp, "wb") as fh:  # one body at a time
+                for eid, entry in self._pending.items():
+                    moved[eid] = (fh.tell(), *entry[1:])
+                    fh.write(self._body(entry) + b"\n")
                 fh.flush()
                 os.fsync(fh.fileno())
             self._events_fh.close()
             os.replace(tmp, self.directory / EVENTS_FILE)
             self._events_fh = open(self.directory / EVENTS_FILE, "ab")
+            self._end = self._events_fh.tell()
+            os.close(self._body_fd)
+            self._body_fd = os.open(self.directory / EVENTS_FILE, os.O_RDONLY)
+            self._pending = moved
             self._acked_fh.close()
             self._acked_fh = open(self.directory / DELIVERED_FILE, "wb")
             os.fsync(self._acked_fh.fileno())
-            self._delivered.clear()
-            self.pending_bytes = sum(len(e.data) for e in self._pending.values())
+            self.pending_bytes = sum(entry[1] for entry in moved.values())
 
     def close_if_settled(self) -> bool:
         """Close; True if nothing is pending (every event acked or dead-lettered)."""
@@ -248,6 +277,9 @@ class Spool:
             for fh in (getattr(self, "_events_fh", None), getattr(self, "_acked_fh", None)):
                 if fh is not None and not fh.closed:
                     fh.close()
+            if getattr(self, "_body_fd", None) is not None:
+                os.close(self._body_fd)
+                self._body_fd = None
         self._lock_file.release()
 
 

@@ -1,7 +1,9 @@
-"""Pytest plugin: a session-scoped real Kafka broker (own temp dir, free ports) for bridge tests."""
+"""Pytest plugin: session-scoped real Kafka brokers (own temp dir, free ports) for bridge tests:
+a PLAINTEXT one and one that also has a SASL_PLAINTEXT listener with a per-session password."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +16,10 @@ from kafka_bridge.processes import free_port
 class KafkaBrokerHandle:
     """The test session's broker: `.bootstrap`, and `stop()`/`start()` of the SAME broker."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, sasl_users: dict[str, str] | None = None) -> None:
         # a random free port, never 9092: a developer's `make kafka-up` broker may hold it
         self._broker = LocalBroker(state_dir=state_dir, port=free_port(HOST),
-                                   die_with_parent=True)
+                                   die_with_parent=True, sasl_users=sasl_users)
         self.bootstrap: str = ""
         self.start_seconds: float | None = None
 
@@ -25,6 +27,11 @@ class KafkaBrokerHandle:
     def state_dir(self) -> Path:
         """Config, data, log and pid of this broker."""
         return self._broker.state_dir
+
+    @property
+    def sasl_bootstrap(self) -> str | None:
+        """The SASL_PLAINTEXT listener's address (brokers made with `sasl_users`)."""
+        return self._broker.sasl_bootstrap
 
     @property
     def pid(self) -> int | None:
@@ -71,3 +78,23 @@ def running_kafka(kafka_broker: KafkaBrokerHandle) -> KafkaBrokerHandle:
     if not kafka_broker.running:
         kafka_broker.start()
     return kafka_broker
+
+
+SASL_USER = "fedchurn-test"
+
+
+@pytest.fixture(scope="session")
+def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KafkaBrokerHandle,
+                                                                            dict[str, str]]]:
+    """(broker, the bridge's SASL settings) of a broker whose SASL_PLAINTEXT listener takes
+    PLAIN and SCRAM-SHA-256/512 for one user with a password made for this session only."""
+    password = secrets.token_hex(16)
+    handle = KafkaBrokerHandle(tmp_path_factory.mktemp("kafka-sasl"), {SASL_USER: password})
+    handle.start()
+    settings = {"bootstrap_servers": handle.sasl_bootstrap or "",
+                "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
+                "sasl_plain_username": SASL_USER, "sasl_plain_password": password}
+    try:
+        yield handle, settings
+    finally:
+        handle.stop()
