@@ -28,10 +28,13 @@ def audit_label(run: RunState) -> str:
     return "PASS so far" if run.status == RUNNING else "PASS"
 
 
-def audit_labels(runs: list[RunState], budget_s: float = 0.4) -> list[str]:
+def audit_labels(runs: list[RunState], budget_s: float = 0.4, complete: bool = True) -> list[str]:
     """Labels for many runs in order; verdicts not cached yet are computed until `budget_s` is
     spent, the others read "checking…" and fill in on later refreshes (a cold start with many
-    long runs would otherwise block the page for seconds)."""
+    long runs would otherwise block the page for seconds). All read "checking…" while the
+    events are not `complete` (client updates still being read: a verdict would be FAIL)."""
+    if not complete:
+        return [CHECKING] * len(runs)
     deadline = time.perf_counter() + budget_s
     labels, computed = [], 0
     for run in runs:

@@ -44,9 +44,9 @@ def _kafka_time(timestamp_ms: int | None) -> datetime | None:
 class TrackingReader(EventReader):
     """`EventReader` whose `poll_received()` also reports each record's transport metadata."""
 
-    def __init__(self, settings: MonitorSettings) -> None:
+    def __init__(self, settings: MonitorSettings, kinds: tuple[str, ...] | None = None) -> None:
         super().__init__(include_updates=True, config=settings.bridge_config(),
-                         timeout_s=settings.catch_up_timeout_seconds)
+                         timeout_s=settings.catch_up_timeout_seconds, kinds=kinds)
 
     def poll_received(self) -> list[ReceivedEvent]:
         """`poll_new_records()` as ReceivedEvents; without facts, values derive from the event."""

@@ -37,6 +37,10 @@ def feed_banner(store: MonitorStore) -> bool:
                 "Start one, e.g. `fedchurn simulate bridge=kafka "
                 f"bridge.bootstrap_servers={status.bootstrap}`; it appears here within seconds.",
                 icon=":material/hourglass_empty:")
+    if store.runs and not store.updates_ready:
+        st.info("Runs and rounds are shown; the per-client updates on "
+                f"`{status.topic_prefix}.updates` are still being read (per-client tables and "
+                "audits fill in within seconds).", icon=":material/downloading:")
     if status.malformed:
         st.warning(f"{status.malformed} malformed message(s) on the topics were skipped "
                    "(not valid schema-v1 events).", icon=":material/warning:")

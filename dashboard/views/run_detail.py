@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import run_charts, tables
-from dashboard.audit_status import audit_label, audit_rounds_frame, run_verdict
+from dashboard.audit_status import CHECKING, audit_label, audit_rounds_frame, run_verdict
 from dashboard.downloads import run_downloads
 from dashboard.model_charts import TOP_SHARES, top_share
 from dashboard.privacy import epsilon_spec, privacy_badge
@@ -146,6 +146,11 @@ def _audit(run: RunState) -> None:
         st.caption(f"note: {note}")
 
 
+def _audit_pending(run: RunState) -> None:
+    st.info(f"Audit: {CHECKING} (the client updates of `{run.run_id}` are still being read; "
+            "a verdict without them would be a false FAIL).", icon=":material/downloading:")
+
+
 def _config(run: RunState) -> None:
     st.json(run.config, expanded=False)
     st.caption(f"code {run.code_version or '?'} · data {run.dataset_fingerprint or '?'} · "
@@ -167,7 +172,8 @@ def render(store: MonitorStore) -> None:
     _headline(run)
     _downloads(run)
     tabs = st.tabs(TABS, key="tab", bind="query-params")
-    sections = (_performance, _round_log, _clients, _final_model, federated_eval.render, _audit,
+    audit = _audit if store.updates_ready else _audit_pending
+    sections = (_performance, _round_log, _clients, _final_model, federated_eval.render, audit,
                 _config)
     for tab, section in zip(tabs, sections, strict=True):
         with tab:

@@ -29,7 +29,8 @@ def _styled(frame: pd.DataFrame) -> Styler:
 def render(store: MonitorStore) -> None:
     """Counts, failed runs first, then the table of all runs (newest first)."""
     frame = runs_frame(store.runs)
-    frame["audit"] = audit_labels([store.runs[rid] for rid in frame["run_id"]])
+    frame["audit"] = audit_labels([store.runs[rid] for rid in frame["run_id"]],
+                                  complete=store.updates_ready)
     frame.insert(1, "detail", [f"run?run={quote(rid)}" for rid in frame["run_id"]])
     counts = frame["status"].value_counts()
     cols = st.columns(4)

@@ -125,3 +125,30 @@ def test_make_event_refuses_an_invalid_payload():
             "train_metrics": {}, "evaluate_metrics": {}, "server_metrics": {},
             "participants": [], "num_examples": 0, "rejected": 0, "evaluate_rejected": 0,
             "durations": {}})
+
+
+def test_nesting_limit_holds_whatever_the_bracket_count_says():
+    """The bracket-count shortcut must not let deep messages through, nor refuse shallow ones
+    whose strings are full of brackets."""
+    from kafka_bridge.events import MAX_DEPTH
+
+    shallow = json.loads(json.dumps(GOOD))
+    shallow["payload"]["note"] = "[{" * 100  # 200 brackets, all inside a string
+    assert parse_event(json.dumps(shallow).encode()).payload["note"] == "[{" * 100
+    for depth, ok in ((MAX_DEPTH - 2, True), (MAX_DEPTH + 5, False)):
+        deep = json.loads(json.dumps(GOOD))
+        deep["payload"]["x"] = json.loads("[" * depth + "]" * depth)
+        if ok:
+            parse_event(json.dumps(deep).encode())
+        else:
+            with pytest.raises(MalformedEventError, match="nested deeper"):
+                parse_event(json.dumps(deep).encode())
+
+
+def test_tagged_floats_are_read_however_the_tag_is_spelled():
+    """`$float` written with JSON escapes is still a tagged float (the decoder skips the tag
+    hook only for messages that contain neither "$float" nor a \\u escape)."""
+    assert np.isnan(loads(b'{"a": {"\\u0024float": "NaN"}}')["a"])
+    assert loads(b'{"a": {"$flo\\u0061t": "-Infinity"}}')["a"] == -float("inf")
+    assert loads(b'{"a": {"$float": "Infinity"}}')["a"] == float("inf")
+    assert loads('{"a": {"x": 1}}'.encode("utf-16")) == {"a": {"x": 1}}  # as json.loads does
