@@ -66,8 +66,8 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
     from churn.certificate import site_sums
     from churn.federated_eval import federated_summary
     from churn.metrics import binary_metrics
-    from churn.rounds import SiteEval
     from churn.model import predict_proba, zero_params
+    from churn.rounds import SiteEval
     from churn.site_data import encoded_pool, load_experiment
     from clients.federated_eval import local_only_auc
     from clients.local_training import (
