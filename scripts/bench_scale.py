@@ -6,7 +6,10 @@ For every (sites N, synthetic rows) cell, each in its own child process, side by
 - loop: the same local work with no messaging: the spec from the same per-site aggregates,
   each site's rows encoded (one pool encoding, as the ClientApp does), then per round every
   site's warm-started L-BFGS steps and train metrics, the exact FedAvg average, every site's
-  evaluation of the new model and the server's test-set evaluation;
+  evaluation of the new model, its federated-evaluation payload (score histogram over
+  `strategy.score_bins`, certificate sums, local-only AUC fitted once per run: the
+  ClientApp's own functions), the server's pooled merge (`federated_summary`) and its
+  test-set evaluation. Not in the loop: messages, records, serialization, reply checks;
 - inprocess w=W: `fedchurn.simulate.run_job` on the in-process engine with W worker processes
   (`engine.workers`), preprocessing queries included, `reference.local_only=false`.
 Columns: federation wall and CPU (the child and its reaped workers), peak memory of the
@@ -30,6 +33,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -58,9 +63,13 @@ def _children_cpu_s() -> float:
 
 def plain_loop(sites: int, rows: int, rounds: int) -> dict:
     """The sites' local work and the server's arithmetic in one loop, no messages."""
+    from churn.certificate import site_sums
+    from churn.federated_eval import federated_summary
     from churn.metrics import binary_metrics
     from churn.model import predict_proba, zero_params
+    from churn.rounds import SiteEval
     from churn.site_data import encoded_pool, load_experiment
+    from clients.federated_eval import local_only_auc
     from clients.local_training import (
         effective_c,
         local_metrics,
@@ -70,14 +79,17 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
     from fedchurn.config import compose_config
     from fedchurn.simulate import client_settings
     from strategy.aggregation import weighted_average, weighted_metrics
+    from strategy.federated_eval import FederatedEvalSettings
 
     cfg = compose_config(overrides(sites, rows, rounds))
     settings = client_settings(cfg)
     experiment = load_experiment(settings)
     started, cpu_before = time.perf_counter(), _cpu_s()
     spec = experiment.feature_spec(str(cfg["imputation"]))  # same aggregates as the queries
-    pool = encoded_pool(settings, spec.to_json())
+    spec_json = spec.to_json()
+    pool = encoded_pool(settings, spec_json)
     site_rows = [pool.rows_of(k) for k in range(sites)]
+    fe = FederatedEvalSettings.from_options(cfg["strategy"], float(cfg["C"]))
     test_x = spec.transform(experiment.test.features)
     total = sum(len(y) for _, y in site_rows)
     C, iterations = float(cfg["C"]), int(cfg["client"]["local_iterations"])
@@ -95,6 +107,18 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
         weighted_metrics([n for n, _, _ in updates], [m for _, _, m in updates])
         evaluations = [(len(y), local_metrics(arrays, x, y, "eval")) for x, y in site_rows if len(y)]
         weighted_metrics([n for n, _ in evaluations], [m for _, m in evaluations])
+        if fe is not None:  # what each site computes for its reply, and the server's merge
+            theta = np.concatenate([np.ravel(arrays[0]), np.ravel(arrays[1])])
+            evals = []
+            evaluated = [(k, x, y) for k, (x, y) in enumerate(site_rows) if len(y)]
+            for (k, x, y), (_, m) in zip(evaluated, evaluations, strict=True):
+                logits = x @ theta[:-1] + theta[-1]
+                loss, sums = site_sums(theta, x, y)
+                evals.append(SiteEval(
+                    k, k, len(y), len(y), fe.bins.histogram(logits, y), sums,
+                    float(np.sum(np.logaddexp(0.0, logits) - y * logits)), loss,
+                    local_only_auc(settings, k, "", spec_json, fe.C), m["eval-auc"]))
+            federated_summary(evals, arrays, fe.C, fe.bins)
         metrics = binary_metrics(experiment.test.target, predict_proba(arrays, test_x))
     return {"federation_s": time.perf_counter() - started, "cpu_s": _cpu_s() - cpu_before,
             "final_auc": metrics["auc"], "digest": _digest(arrays)}
