@@ -45,16 +45,21 @@ def big_spool(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list
     return directory, prefix, _big_spool(directory, prefix)
 
 
+def _open_traced(directory: Path) -> tuple[Spool, int]:
+    """The spool opened under tracemalloc, and the peak bytes Python allocated while opening it."""
+    tracemalloc.start()
+    try:
+        spool = Spool(directory)
+        return spool, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_opening_a_large_spool_holds_no_event_bodies(big_spool):
     directory, _, unacked = big_spool
     size = (directory / EVENTS_FILE).stat().st_size
     assert size > 25 * 1024 * 1024, size
-    tracemalloc.start()
-    try:
-        spool = Spool(directory)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    spool, peak = _open_traced(directory)
     try:
         assert spool.pending_ids() == unacked
         assert spool.pending(2)[1].data.startswith(b"{") and spool.get(unacked[-1]) is not None
@@ -93,12 +98,7 @@ def test_an_over_long_line_is_skipped_and_an_over_long_torn_tail_cut(tmp_path):
     huge = b'{"x": "' + b"y" * (MAX_EVENT_BYTES + 10) + b'"}'
     body = first.to_bytes() + b"\n" + huge + b"\n" + last.to_bytes() + b"\n"
     (tmp_path / EVENTS_FILE).write_bytes(body + huge)  # the tail: a torn over-long line
-    tracemalloc.start()
-    try:
-        spool = Spool(tmp_path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    spool, peak = _open_traced(tmp_path)
     try:
         assert spool.pending_ids() == [first.event_id, last.event_id]
         assert spool.corrupt_lines == 1 and spool.pending(2)[1].data == last.to_bytes()
