@@ -32,3 +32,11 @@ def local_split(target: np.ndarray, eval_fraction: float, seed: int) -> tuple[np
         rows, test_size=n_eval, random_state=seed, stratify=stratify
     )
     return np.sort(train_rows), np.sort(eval_rows)
+
+
+def site_split(target: np.ndarray, eval_fraction: float, seed: int,
+               partition_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Site `partition_id`'s (training, evaluation) rows among its own `target`: `local_split`
+    seeded `seed + partition_id`, the one convention of simulated sites, their references
+    and deployed sites alike."""
+    return local_split(target, eval_fraction, seed + partition_id)
