@@ -27,7 +27,9 @@ def local_split(target: np.ndarray, eval_fraction: float, seed: int) -> tuple[np
     if n_eval == 0 or len(rows) - n_eval < 1:
         return rows, rows[:0]
     counts = np.bincount(target.astype(int), minlength=2)
-    stratify = target if counts.min() >= 2 else None
+    # sklearn stratifies only with >= 2 rows of each class and >= 2 rows on each side (a 5-row
+    # site holds out 1 row at 0.2: stratifying raised "test_size = 1 should be >= 2")
+    stratify = target if counts.min() >= 2 and min(n_eval, len(rows) - n_eval) >= 2 else None
     train_rows, eval_rows = train_test_split(
         rows, test_size=n_eval, random_state=seed, stratify=stratify
     )
