@@ -41,4 +41,4 @@ def site_split(target: np.ndarray, eval_fraction: float, seed: int,
     """Site `partition_id`'s (training, evaluation) rows among its own `target`: `local_split`
     seeded `seed + partition_id`, the one convention of simulated sites, their references
     and deployed sites alike."""
-    return local_split(target, eval_fraction, seed + partition_id)
+    return local_split(target, eval_fraction, (seed + partition_id) % 2**32)  # id -1: unnamed site
