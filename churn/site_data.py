@@ -28,7 +28,7 @@ class ClientSettings:
     num_clients: int
     seed: int
     test_size: float
-    local_eval_fraction: float = 0.2  # conf/client/default.yaml, pyproject.toml run config
+    local_eval_fraction: float = 0.0
     min_rows: int = 1
     single_class: str = "train"
 
@@ -48,7 +48,7 @@ class ClientSettings:
             num_clients=int(run_config[P.NUM_CLIENTS]),
             seed=int(run_config.get(P.SEED, 42)),
             test_size=float(run_config.get(P.TEST_SIZE, 0.2)),
-            local_eval_fraction=float(run_config.get(P.LOCAL_EVAL_FRACTION, 0.2)),
+            local_eval_fraction=float(run_config.get(P.LOCAL_EVAL_FRACTION, 0.0)),
             min_rows=int(run_config.get(P.MIN_ROWS, 1)),
             single_class=policy,
         )

@@ -65,14 +65,14 @@ def test_local_only_references_can_be_skipped() -> None:
     assert 0.5 < results["final"]["centralized_auc"] <= 1.0
 
 
-def test_default_run_holds_out_a_fifth_per_site_and_references_train_on_the_rest() -> None:
+def test_sites_hold_out_a_fifth_and_references_train_on_the_rest() -> None:
     from churn.site_data import load_experiment
     from fedchurn.baselines import pooled_training_rows
     from fedchurn.config import compose_config
     from fedchurn.simulate import client_settings, run_job
 
     cfg = compose_config(["engine=inprocess", "engine.workers=1", "data.num_rows=800",
-                          "num_clients=3", "num_rounds=1"])
+                          "num_clients=3", "num_rounds=1", "client.local_eval_fraction=0.2"])
     experiment = load_experiment(client_settings(cfg))
     held, trained = [], []
     for k, part in enumerate(experiment.parts):
