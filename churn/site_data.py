@@ -16,7 +16,7 @@ from churn.experiment import Experiment, prepare_experiment
 from churn.feature_spec import FeatureSpec
 from churn.loading import ChurnData
 from churn.schema import schema_from_config
-from churn.split import local_split
+from churn.split import site_split
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ class ClientSettings:
         """The mapping `churn.experiment.prepare_experiment` reads."""
         return {"data": json.loads(self.data_config),
                 "partition": json.loads(self.partition_config),
-                "num_clients": self.num_clients, "seed": self.seed, "test_size": self.test_size}
+                "num_clients": self.num_clients, "seed": self.seed, "test_size": self.test_size,
+                "client": {"local_eval_fraction": self.local_eval_fraction}}
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,14 @@ def load_node_data(settings: ClientSettings, partition_id: int, data_path: str =
         return NodeData(partition_id, train, evaluation)
     if data_path:
         rows = load_dataset({**json.loads(settings.data_config), "path": data_path})
+        train_rows, eval_rows = site_split(rows.target, settings.local_eval_fraction,
+                                           settings.seed, partition_id)
     else:
         experiment = load_experiment(settings)
         if not 0 <= partition_id < len(experiment.parts):
             raise ValueError(f"partition-id {partition_id} outside 0..{len(experiment.parts) - 1}")
         rows = experiment.client_data(partition_id)
-    train_rows, eval_rows = local_split(rows.target, settings.local_eval_fraction,
-                                        settings.seed + partition_id)
+        train_rows, eval_rows = experiment.site_split(partition_id)
     if len(eval_rows) == 0:
         return NodeData(partition_id, rows, rows)
     return NodeData(partition_id, rows.subset(train_rows), rows.subset(eval_rows))
@@ -200,17 +202,10 @@ def encoded_node_data(
     x, y = pool.rows_of(partition_id)
     if settings.local_eval_fraction <= 0:
         return x, y, x, y
-    train_rows, eval_rows = _local_rows(settings, partition_id)
+    train_rows, eval_rows = experiment.site_split(partition_id)
     if len(eval_rows) == 0:
         return x, y, x, y
     return x[train_rows], y[train_rows], x[eval_rows], y[eval_rows]
-
-
-@functools.cache  # two index arrays per simulated node (their rows' size)
-def _local_rows(settings: ClientSettings, partition_id: int) -> tuple[np.ndarray, np.ndarray]:
-    experiment = load_experiment(settings)
-    target = experiment.train.target[experiment.parts[partition_id]]
-    return local_split(target, settings.local_eval_fraction, settings.seed + partition_id)
 
 
 @functools.lru_cache(maxsize=64)  # a deployed process serves one or a few sites

@@ -27,8 +27,18 @@ def local_split(target: np.ndarray, eval_fraction: float, seed: int) -> tuple[np
     if n_eval == 0 or len(rows) - n_eval < 1:
         return rows, rows[:0]
     counts = np.bincount(target.astype(int), minlength=2)
-    stratify = target if counts.min() >= 2 else None
+    # sklearn stratifies only with >= 2 rows of each class and >= 2 rows on each side (a 5-row
+    # site holds out 1 row at 0.2: stratifying raised "test_size = 1 should be >= 2")
+    stratify = target if counts.min() >= 2 and min(n_eval, len(rows) - n_eval) >= 2 else None
     train_rows, eval_rows = train_test_split(
         rows, test_size=n_eval, random_state=seed, stratify=stratify
     )
     return np.sort(train_rows), np.sort(eval_rows)
+
+
+def site_split(target: np.ndarray, eval_fraction: float, seed: int,
+               partition_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Site `partition_id`'s (training, evaluation) rows among its own `target`: `local_split`
+    seeded `seed + partition_id`, the one convention of simulated sites, their references
+    and deployed sites alike."""
+    return local_split(target, eval_fraction, (seed + partition_id) % 2**32)  # id -1: unnamed site

@@ -1,5 +1,9 @@
 """Reference models on the shared test set: centralized LR (pooled rows) and local-only LR per client.
 
+Both train on exactly the rows the sites train on (`Experiment.training_rows`: each site's
+partition less its `client.local_eval_fraction` held out), so federated vs centralized compares
+like with like.
+
 Run: fedchurn baselines [hydra overrides], e.g.
   fedchurn baselines data=telco data.path=../shared/data/telco_customer_churn.csv \
       partition=iid num_clients=10
@@ -27,10 +31,18 @@ log = logging.getLogger(__name__)
 
 
 def centralized_metrics(train_x: np.ndarray, train: ChurnData, test_x: np.ndarray,
-                        test: ChurnData, C: float) -> dict:
-    """LR fitted on all training rows pooled (a reference only: federation never pools)."""
-    model = fit_classifier(train_x, train.target, C=C)
+                        test: ChurnData, C: float, rows: np.ndarray | None = None) -> dict:
+    """LR fitted on training rows `rows` (default all) pooled (a reference only: federation
+    never pools)."""
+    x, y = (train_x, train.target) if rows is None else (train_x[rows], train.target[rows])
+    model = fit_classifier(x, y, C=C)
     return binary_metrics(test.target, model.predict_proba(test_x)[:, 1])
+
+
+def pooled_training_rows(experiment: Experiment) -> np.ndarray:
+    """The union of the sites' training rows (indices into `experiment.train`), sorted."""
+    parts = [experiment.training_rows(k) for k in range(len(experiment.parts))]
+    return np.sort(np.concatenate(parts)).astype(int) if parts else np.zeros(0, dtype=int)
 
 
 def local_only_metrics(
@@ -73,11 +85,13 @@ def compute_baselines(experiment: Experiment, spec: FeatureSpec, C: float,
     """
     train_x = spec.transform(experiment.train.features, source="training rows")
     test_x = spec.transform(experiment.test.features, source="test rows")
-    central = centralized_metrics(train_x, experiment.train, test_x, experiment.test, C)
-    local = (local_only_metrics(train_x, experiment.train, experiment.parts, test_x,
+    pooled = pooled_training_rows(experiment)
+    central = centralized_metrics(train_x, experiment.train, test_x, experiment.test, C, pooled)
+    site_rows = [experiment.training_rows(k) for k in range(len(experiment.parts))]
+    local = (local_only_metrics(train_x, experiment.train, site_rows, test_x,
                                 experiment.test, C) if local_only else [])
-    return {"centralized": central, "local": local, **summarize_local(local),
-            "local_only": local_only}
+    return {"centralized": central, "centralized_rows": int(len(pooled)), "local": local,
+            **summarize_local(local), "local_only": local_only}
 
 
 def format_baselines(result: dict[str, Any], report: list[dict[str, Any]]) -> str:
@@ -90,8 +104,7 @@ def format_baselines(result: dict[str, Any], report: list[dict[str, Any]]) -> st
         return (f"{name:<16} {rows:>6} {churn:>7} {m['auc']:>7.4f} {m['pr_auc']:>7.4f} "
                 f"{m['log_loss']:>8.4f} {m['accuracy']:>6.3f}")
 
-    total = sum(r["rows"] for r in report)
-    lines.append(row("centralized", str(total), "", result["centralized"]))
+    lines.append(row("centralized", str(result["centralized_rows"]), "", result["centralized"]))
     for entry, metrics in zip(report, result["local"], strict=True):
         churn = "-" if entry["empty"] else f"{100 * entry['churn_rate']:.1f}"
         lines.append(row(f"local client {entry['client']}", str(entry["rows"]), churn, metrics))

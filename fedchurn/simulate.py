@@ -63,7 +63,7 @@ def client_settings(cfg: Mapping[str, Any]) -> ClientSettings:
         partition_config=json.dumps(dict(cfg["partition"]), sort_keys=True),
         num_clients=int(cfg["num_clients"]), seed=int(cfg["seed"]),
         test_size=float(cfg["test_size"]),
-        local_eval_fraction=float(client.get("local_eval_fraction", 0.0)),
+        local_eval_fraction=float(client["local_eval_fraction"]),
         min_rows=int(client.get("min_rows", 1)),
         single_class=str(client.get("single_class", "train")),
     )

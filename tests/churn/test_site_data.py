@@ -39,7 +39,7 @@ def test_pool_rows_equal_per_node_encoding(fraction: float) -> None:
 def test_a_worker_encodes_only_the_partitions_it_serves() -> None:
     from churn.site_data import load_experiment, serve_partitions
 
-    settings = _settings()
+    settings = _settings(local_eval_fraction=0.0)  # the node's matrix is its whole pool slice
     spec_json = load_experiment(settings).feature_spec("median").to_json()
     full = encoded_pool(settings, spec_json)
     try:

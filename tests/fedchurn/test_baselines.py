@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from churn.experiment import prepare_experiment
 from fedchurn.baselines import compute_baselines
 
@@ -61,3 +63,29 @@ def test_local_only_references_can_be_skipped() -> None:
     assert results["reference"]["local"] == [] and results["reference"]["local_only"] is False
     assert results["final"]["local_trained"] == 0
     assert 0.5 < results["final"]["centralized_auc"] <= 1.0
+
+
+def test_sites_hold_out_a_fifth_and_references_train_on_the_rest() -> None:
+    from churn.site_data import load_experiment
+    from fedchurn.baselines import pooled_training_rows
+    from fedchurn.config import compose_config
+    from fedchurn.simulate import client_settings, run_job
+
+    cfg = compose_config(["engine=inprocess", "engine.workers=1", "data.num_rows=800",
+                          "num_clients=3", "num_rounds=1", "client.local_eval_fraction=0.2"])
+    experiment = load_experiment(client_settings(cfg))
+    held, trained = [], []
+    for k, part in enumerate(experiment.parts):
+        train_pos, eval_pos = experiment.site_split(k)
+        assert len(eval_pos) == round(0.2 * len(part)) and not set(train_pos) & set(eval_pos)
+        churn = experiment.train.target[part]
+        assert abs(churn[eval_pos].mean() - churn.mean()) < 0.02  # stratified
+        held.append(part[eval_pos])
+        trained.append(part[train_pos])
+    pooled = pooled_training_rows(experiment)
+    assert pooled.tolist() == sorted(np.concatenate(trained).tolist())
+    assert not set(pooled) & set(np.concatenate(held).tolist())
+    results = run_job(cfg, run_id="holdout", output_dir=None, observers=[])
+    assert results["reference"]["centralized_rows"] == len(pooled) == sum(map(len, trained))
+    fe = results["final"]["federated_eval"]
+    assert sorted(s["rows"] for s in fe["sites"]) == sorted(len(h) for h in held)

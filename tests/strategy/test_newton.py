@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from churn.metrics import binary_metrics
 from churn.site_data import load_experiment
 from clients.newton_payload import newton_payload
+from fedchurn.baselines import pooled_training_rows
 from fedchurn.config import compose_config
 from fedchurn.simulate import client_settings, run_job
 from strategy.newton import exact_sum, newton_payload_problem
@@ -42,7 +43,8 @@ def tight_fit(overrides: tuple[str, ...]) -> tuple[np.ndarray, float]:
     spec = experiment.feature_spec(str(cfg["imputation"]))
     model = LogisticRegression(C=float(cfg["C"]), solver="newton-cholesky", tol=1e-10,
                                max_iter=100)
-    model.fit(spec.transform(experiment.train.features), experiment.train.target)
+    rows = pooled_training_rows(experiment)  # the sites' training rows, not their held-out ones
+    model.fit(spec.transform(experiment.train.features.iloc[rows]), experiment.train.target[rows])
     proba = model.predict_proba(spec.transform(experiment.test.features))[:, 1]
     theta = np.concatenate([model.coef_.ravel(), model.intercept_])
     return theta, binary_metrics(experiment.test.target, proba)["auc"]
@@ -54,13 +56,13 @@ def _run(overrides: list[str], tmp_path: Path, observers: list) -> dict:
                    observers=observers)
 
 
-def _check_against_centralized(results: dict, recorder: Recorder, data: list[str]) -> None:
-    theta, tight_auc = tight_fit(tuple(data))
+def _check_against_centralized(results: dict, recorder: Recorder, overrides: list[str]) -> None:
+    theta, tight_auc = tight_fit(tuple(overrides))
     final = np.concatenate([a.ravel() for a in recorder.records[-1].global_arrays])
     assert np.max(np.abs(final - theta)) < 1e-4
     assert abs(results["final"]["auc_gap"]) < 0.0005  # against the run's centralized reference
     assert abs(results["final"]["federated_auc"] - tight_auc) < 0.0005
-    train_rows = results["data"]["train_rows"]
+    train_rows = results["reference"]["centralized_rows"]  # the sites' training rows
     for record in recorder.records:  # every row counted; only empty sites may decline
         assert record.aggregation == "newton" and not record.missing
         assert sum(u.num_examples for u in record.updates) == train_rows
@@ -70,16 +72,18 @@ def _check_against_centralized(results: dict, recorder: Recorder, data: list[str
 @pytest.mark.parametrize("case", list(PARTITIONS))
 def test_newton_matches_the_centralized_fit_on_every_partition(case: str, tmp_path: Path) -> None:
     recorder = Recorder()
-    results = _run([*SYNTHETIC, *PARTITIONS[case]], tmp_path, [recorder])
-    _check_against_centralized(results, recorder, ["data.num_rows=1500"])
+    overrides = [*SYNTHETIC, *PARTITIONS[case]]  # the partition decides the held-out rows
+    results = _run(overrides, tmp_path, [recorder])
+    _check_against_centralized(results, recorder, overrides)
 
 
 def test_newton_on_telco_with_label_skew(telco_csv: Path, tmp_path: Path) -> None:
     data = ["data=telco", f"data.path={telco_csv}"]
     recorder = Recorder()
-    results = _run(["engine=inprocess", "strategy=newton", "num_rounds=5", "num_clients=10",
-                    "partition=dirichlet", "partition.alpha=0.1", *data], tmp_path, [recorder])
-    _check_against_centralized(results, recorder, data)
+    overrides = ["engine=inprocess", "strategy=newton", "num_rounds=5", "num_clients=10",
+                 "partition=dirichlet", "partition.alpha=0.1", *data]
+    results = _run(overrides, tmp_path, [recorder])
+    _check_against_centralized(results, recorder, overrides)
     objectives = [r.train_metrics["objective"] for r in recorder.records]
     assert all(b <= a for a, b in zip(objectives, objectives[1:], strict=False))
 
