@@ -154,7 +154,7 @@ class LocalBroker:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         cmd = [_jars.java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool", "format",
-               "-t", cluster_id, "-c", str(props), "--standalone",
+               f"--cluster-id={cluster_id}", "-c", str(props), "--standalone",
                *scram_format_args(self.sasl_users or {})]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
