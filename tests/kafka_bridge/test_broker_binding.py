@@ -39,3 +39,21 @@ def test_asking_for_every_interface_binds_it_and_advertises_the_machine(tmp_path
     assert props["advertised.listeners"] == \
         f"PLAINTEXT://{socket.getfqdn()}:9100,CONTROLLER://127.0.0.1:9101"
     assert LocalBroker(state_dir=tmp_path).listen_host == "127.0.0.1"
+
+
+def test_a_cluster_id_starting_with_a_dash_formats_the_storage(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    # one random cluster id in 64 starts with `-`; passed as `-t ID` the real StorageTool read
+    # it as an option and failed (CI of 2026-12-02): this formats with such an id on the JVM
+    import uuid
+
+    import kafka_bridge.broker as broker_module
+    from kafka_bridge import _jars
+
+    dashed = uuid.UUID(bytes=b"\xf8" + bytes(15))
+    monkeypatch.setattr(broker_module.uuid, "uuid4", lambda: dashed)
+    broker = LocalBroker(state_dir=tmp_path, lib_dir=_jars.ensure_jars())
+    broker.state_dir.mkdir(parents=True, exist_ok=True)
+    broker._format(broker._write_config(9100, 9101, None))
+    meta = (broker.data_dir / "meta.properties").read_text()
+    assert "cluster.id=-AAAAAAAAAAAAAAAAAAAAA" in meta, meta
