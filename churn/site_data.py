@@ -28,7 +28,7 @@ class ClientSettings:
     num_clients: int
     seed: int
     test_size: float
-    local_eval_fraction: float = 0.0
+    local_eval_fraction: float = 0.2
     min_rows: int = 1
     single_class: str = "train"
 
@@ -48,7 +48,7 @@ class ClientSettings:
             num_clients=int(run_config[P.NUM_CLIENTS]),
             seed=int(run_config.get(P.SEED, 42)),
             test_size=float(run_config.get(P.TEST_SIZE, 0.2)),
-            local_eval_fraction=float(run_config.get(P.LOCAL_EVAL_FRACTION, 0.0)),
+            local_eval_fraction=float(run_config.get(P.LOCAL_EVAL_FRACTION, 0.2)),
             min_rows=int(run_config.get(P.MIN_ROWS, 1)),
             single_class=policy,
         )
@@ -200,8 +200,6 @@ def encoded_node_data(
         serve_partitions(None)
         pool = encoded_pool(settings, spec_json, schema_json)
     x, y = pool.rows_of(partition_id)
-    if settings.local_eval_fraction <= 0:
-        return x, y, x, y
     train_rows, eval_rows = experiment.site_split(partition_id)
     if len(eval_rows) == 0:
         return x, y, x, y

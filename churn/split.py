@@ -21,7 +21,8 @@ def stratified_split(data: ChurnData, test_size: float, seed: int) -> tuple[Chur
 
 
 def local_split(target: np.ndarray, eval_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A client's own train/eval rows; stratified when both classes have at least 2 rows."""
+    """A client's own train/eval rows; stratified when both classes have at least 2 rows,
+    otherwise drawn at random with a class's only row kept for training."""
     rows = np.arange(len(target))
     n_eval = int(round(len(rows) * eval_fraction))
     if n_eval == 0 or len(rows) - n_eval < 1:
@@ -29,10 +30,18 @@ def local_split(target: np.ndarray, eval_fraction: float, seed: int) -> tuple[np
     counts = np.bincount(target.astype(int), minlength=2)
     # sklearn stratifies only with >= 2 rows of each class and >= 2 rows on each side (a 5-row
     # site holds out 1 row at 0.2: stratifying raised "test_size = 1 should be >= 2")
-    stratify = target if counts.min() >= 2 and min(n_eval, len(rows) - n_eval) >= 2 else None
-    train_rows, eval_rows = train_test_split(
-        rows, test_size=n_eval, random_state=seed, stratify=stratify
-    )
+    if counts.min() >= 2 and min(n_eval, len(rows) - n_eval) >= 2:
+        train_rows, eval_rows = train_test_split(rows, test_size=n_eval, random_state=seed,
+                                                 stratify=target)
+        return np.sort(train_rows), np.sort(eval_rows)
+    # Unstratified: a class with one row keeps it for training (a 3-row site with one churner
+    # held that churner out and trained on one class: tests/strategy/test_faulty_replies.py)
+    keep = counts[target.astype(int)] < 2
+    candidates = rows[~keep] if (~keep).sum() >= n_eval else rows
+    held = candidates if len(candidates) > n_eval else None  # all candidates: nothing to draw
+    eval_rows = (train_test_split(held, test_size=n_eval, random_state=seed)[1]
+                 if held is not None else candidates)
+    train_rows = np.setdiff1d(rows, eval_rows)
     return np.sort(train_rows), np.sort(eval_rows)
 
 

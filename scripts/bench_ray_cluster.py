@@ -39,10 +39,12 @@ def main() -> None:
     started = time.perf_counter()
     with local_ray_cluster(nodes=2, cpus_per_node=args.cpus_per_node) as cluster:
         up_s = time.perf_counter() - started
+        # README numbers: sites train on all their rows (client.local_eval_fraction=0)
         cfg = compose_config(["engine=flower", f"engine.ray_address={cluster.address}",
                               f"engine.client_cpus={args.client_cpus}", "data=synthetic",
                               f"data.num_rows={args.rows}", f"num_clients={args.sites}",
-                              f"num_rounds={args.rounds}", "reference.local_only=false"])
+                              f"num_rounds={args.rounds}", "reference.local_only=false",
+                              "client.local_eval_fraction=0"])
         with contextlib.redirect_stdout(io.StringIO()):
             results = run_job(cfg, run_id="bench-ray-cluster", output_dir=None, observers=[])
     timing = results["timing"]

