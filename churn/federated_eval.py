@@ -23,7 +23,7 @@ SMALL_SITE_POSITIVES = 5
 
 def site_flags(site: SiteEval) -> list[str]:
     """Why a site's local vs federated comparison is weak: small, one-class, no local model."""
-    neg, pos = (float(v) for v in np.asarray(site.histogram).sum(axis=1))
+    neg, pos = (float(v) for v in np.asarray(site.histogram)[1:].sum(axis=1))
     flags = []
     if site.rows < SMALL_SITE_ROWS or min(pos, neg) < SMALL_SITE_POSITIVES:
         flags.append("small")
@@ -42,7 +42,7 @@ def site_rows(sites: list[SiteEval]) -> list[dict[str, Any]]:
         gain = (s.federated_auc - s.local_auc
                 if math.isfinite(s.local_auc) and math.isfinite(s.federated_auc) else float("nan"))
         out.append({"partition_id": s.partition_id, "node_id": s.node_id, "rows": s.rows,
-                    "positives": int(np.asarray(s.histogram)[1].sum()),
+                    "positives": int(np.asarray(s.histogram)[2].sum()),
                     "train_rows": s.train_rows, "local_auc": s.local_auc,
                     "federated_auc": s.federated_auc, "auc_gain": gain, "flags": site_flags(s)})
     return out
@@ -69,7 +69,7 @@ def federated_summary(sites: list[SiteEval], global_arrays: list[np.ndarray], C:
     """Pooled metrics of the union of the sites' evaluation rows and the certificate at the model."""
     if not sites:
         return {}
-    histogram = merge_histograms([np.asarray(s.histogram, dtype=np.float64) for s in sites])
+    histogram = merge_histograms([s.histogram for s in sites], bins.size)
     metrics = pooled_metrics(histogram, math.fsum(s.eval_log_loss_sum for s in sites), bins)
     sums = exact_sum([s.certificate_sums for s in sites])
     coef, intercept = global_arrays

@@ -1,8 +1,9 @@
 """Pooled metrics from per-class score histograms: AUC with its binning bound, PR-AUC, KS, lift, gains.
 
 Every site counts, for its evaluation rows, how many negatives and positives fall in each
-score bin the server chose; the sums over sites are the histograms of the union of the rows,
-so every metric below is that of the pooled rows, without any row leaving a site.
+score bin the server chose, and sends the occupied bins only (`ScoreBins.histogram`, (3, k));
+the sums over sites (`merge_histograms`, dense (2, size)) are the histograms of the union of
+the rows, so every metric below is that of the pooled rows, without any row leaving a site.
 
 Bins live on the logit scale z = x . w + b (probabilities saturate; logits do not):
 `num_bins` equal bins over [-logit_range, logit_range] plus one underflow and one overflow
@@ -53,21 +54,54 @@ class ScoreBins:
         return np.clip(raw + 1, 0, self.size - 1).astype(np.int64)
 
     def histogram(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """(2, size) counts: row 0 negatives, row 1 positives."""
-        idx = self.index(logits)
+        """(3, k) sparse counts of the occupied bins: rows bin index (ascending), negatives,
+        positives. A site with 14 evaluation rows fills <= 14 of 8002 bins: 464 bytes a reply
+        instead of 128 kB (128 MB per round held at N = 1,000), its merge over 1,000 sites
+        37 -> 12 ms (scripts/bench_sparse_histogram.py)."""
+        occupied, where = np.unique(self.index(logits), return_inverse=True)
         positive = np.asarray(target).astype(int) == 1
-        return np.stack([np.bincount(idx[~positive], minlength=self.size),
-                         np.bincount(idx[positive], minlength=self.size)]).astype(np.float64)
+        return np.stack([occupied,
+                         np.bincount(where[~positive], minlength=occupied.size),
+                         np.bincount(where[positive], minlength=occupied.size)]
+                        ).astype(np.float64)
+
+    def dense(self, histogram: np.ndarray) -> np.ndarray:
+        """(2, size) counts (negatives, positives) of one sparse `histogram`."""
+        return merge_histograms([histogram], self.size)
 
 
-def merge_histograms(histograms: list[np.ndarray]) -> np.ndarray:
-    """Element-wise sum of same-shaped (2, size) count histograms (counts: exact in float64)."""
+def sparse_problem(histogram: np.ndarray, size: int) -> str | None:
+    """Why `histogram` is not a (3, k) sparse histogram over `size` bins, None if it is: bin
+    indices integral, strictly ascending (so no bin twice) and in [0, size); counts integral,
+    >= 0; every listed bin occupied (one array per set of counts, so digests compare)."""
+    h = np.asarray(histogram)
+    if h.ndim != 2 or h.shape[0] != 3:
+        return f"histogram shape {h.shape} is not (3, k)"
+    if not np.issubdtype(h.dtype, np.number) or not np.isfinite(h).all():
+        return "histogram holds non-finite values"
+    index, counts = h[0], h[1:]
+    if (index != np.floor(index)).any() or (counts != np.floor(counts)).any():
+        return "histogram bin indices or counts are not integers"
+    if index.size and (index[0] < 0 or index[-1] >= size or (np.diff(index) <= 0).any()):
+        return f"histogram bin indices are not strictly ascending in [0, {size})"
+    if (counts < 0).any() or (counts.sum(axis=0) == 0).any():
+        return "histogram has negative counts or an empty bin listed"
+    return None
+
+
+def merge_histograms(histograms: list[np.ndarray], size: int) -> np.ndarray:
+    """(2, size) dense sum (negatives, positives) of sparse (3, k) histograms: counts are
+    integers, so the float64 sums are exact and independent of the order."""
     if not histograms:
         raise ValueError("no histograms to merge")
-    shapes = {np.shape(h) for h in histograms}
-    if len(shapes) != 1:
-        raise ValueError(f"histograms have different shapes {sorted(shapes)}")
-    return np.sum(np.stack(histograms), axis=0)
+    for h in histograms:
+        problem = sparse_problem(h, size)
+        if problem:
+            raise ValueError(problem)
+    merged = np.concatenate([np.asarray(h, dtype=np.float64) for h in histograms], axis=1)
+    index = merged[0].astype(np.int64)
+    return np.stack([np.bincount(index, weights=merged[1], minlength=size),
+                     np.bincount(index, weights=merged[2], minlength=size)])
 
 
 def binned_auc(histogram: np.ndarray) -> tuple[float, float]:

@@ -14,8 +14,9 @@ Message contents (all keys kebab-case, as Flower spells its own):
   the reply's `"arrays"` are `[losses (m,), gradients (m, d+1), hessians (m, d+1, d+1)]`
   (`clients.newton_payload`).
 - Federated evaluation (evaluate config holds `score-bins`): the evaluate reply also carries
-  `"federated-eval": ArrayRecord({"histogram": (2, bins + 2) counts of the global model's
-  logits on the evaluation rows, negatives then positives; "certificate": (3, d + 2) sums of
+  `"federated-eval": ArrayRecord({"histogram": (3, k) counts of the global model's logits on
+  the evaluation rows over the k occupied of the bins + 2 bins, rows bin index (strictly
+  ascending), negatives, positives; "certificate": (3, d + 2) sums of
   `churn.certificate.site_sums` on the training rows})` and `fe-*` metrics (log-loss sums,
   training rows, the site's local-only AUC). Pure math: `churn.pooled_metrics`,
   `churn.certificate`; site side `clients.federated_eval`, server `strategy.federated_eval`.

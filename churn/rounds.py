@@ -59,7 +59,9 @@ class SiteEval:
     partition_id: int | None
     rows: int  # evaluation rows
     train_rows: int
-    histogram: np.ndarray  # (2, bins + 2) logit counts on the evaluation rows: neg, pos
+    # (3, k) logit counts on the evaluation rows, occupied bins only: bin index (ascending),
+    # negatives, positives (`churn.pooled_metrics.ScoreBins.histogram`)
+    histogram: np.ndarray
     certificate_sums: np.ndarray  # (3, d + 2) `churn.certificate.site_sums` on training rows
     eval_log_loss_sum: float
     train_loss_sum: float

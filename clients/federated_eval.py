@@ -1,7 +1,7 @@
 """A site's federated-evaluation payload: score histogram, certificate sums, local-only vs global AUC.
 
 Every number is an aggregate over the site's rows: per-class counts of the global model's
-logits over the server's bins (evaluation rows), the log-loss sums, the class sums of
+logits in the occupied ones of the server's bins (evaluation rows), the log-loss sums, the class sums of
 `churn.certificate.site_sums` (training rows: the certificate is about the training
 objective), and two AUCs computed here: the global model's and that of the site's own
 local-only model on the same evaluation rows. The local-only model is fitted once per run

@@ -184,7 +184,7 @@ class KafkaObserver:
 
 def site_eval_payload(site: SiteEval, include_values: bool) -> dict[str, Any]:
     """One site's federated-evaluation reply on Kafka: digest always; with values, the
-    histogram as its non-empty bins and the certificate sums (aggregates, no rows)."""
+    sparse histogram (its occupied bins, as sent) and the certificate sums (aggregates, no rows)."""
     arrays = [np.asarray(site.histogram, dtype=np.float64),
               np.asarray(site.certificate_sums, dtype=np.float64)]
     out: dict[str, Any] = {
@@ -193,9 +193,8 @@ def site_eval_payload(site: SiteEval, include_values: bool) -> dict[str, Any]:
         "federated_auc": site.federated_auc, "digest": array_digest(arrays),
         "shapes": [list(a.shape) for a in arrays]}
     if include_values:
-        occupied = np.flatnonzero(arrays[0].sum(axis=0))
-        out.update(histogram={"bins": occupied.tolist(), "neg": arrays[0][0, occupied].tolist(),
-                              "pos": arrays[0][1, occupied].tolist()},
+        out.update(histogram={"bins": arrays[0][0].astype(np.int64).tolist(),
+                              "neg": arrays[0][1].tolist(), "pos": arrays[0][2].tolist()},
                    certificate_sums=arrays[1].tolist(),
                    eval_log_loss_sum=site.eval_log_loss_sum, train_loss_sum=site.train_loss_sum)
     return out

@@ -1,12 +1,13 @@
 """Audit of federated evaluation: recompute pooled metrics and the gradient sum from mirrored sites.
 
 A `round_aggregated` event may carry `federated_eval` (the pooled summary) with
-`site_payloads`. With client updates mirrored, each payload holds the site's non-empty
-histogram bins and certificate sums: the auditor checks their digest, merges them with the
-same `churn.federated_eval.federated_summary` the server ran, and compares the pooled AUC,
-log-loss, KS, lift, gradient (the sum of the sites' gradients plus the regulariser's) and gap
-bound. Without mirrored values only the digests' presence and the site count are checked,
-and the verdict says the numbers could not be recomputed.
+`site_payloads`. With client updates mirrored, each payload holds the site's sparse histogram
+(occupied bins) and certificate sums: the auditor rebuilds the (3, k) array the server got,
+checks the digest, merges them with the same `churn.federated_eval.federated_summary` the
+server ran, and compares the pooled AUC, log-loss, KS, lift, gradient (the sum of the sites'
+gradients plus the regulariser's) and gap bound. Without mirrored values only the digests'
+presence and the site count are checked, and the verdict says the numbers could not be
+recomputed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from churn.federated_eval import federated_summary
-from churn.pooled_metrics import ScoreBins
+from churn.pooled_metrics import ScoreBins, sparse_problem
 from churn.rounds import SiteEval
 from kafka_bridge.events import Event, array_digest, decode_arrays, dumps, loads
 
@@ -48,10 +49,12 @@ class FederatedAudit:
 
 
 def _site(payload: dict[str, Any], size: int) -> SiteEval:
-    histogram = np.zeros((2, size))
-    bins = np.asarray(payload["histogram"]["bins"], dtype=np.int64)
-    histogram[0, bins] = payload["histogram"]["neg"]
-    histogram[1, bins] = payload["histogram"]["pos"]
+    """The site's reply as the server held it: the (3, k) sparse histogram from `{bins, neg, pos}`."""
+    mirrored = payload["histogram"]
+    histogram = np.array([mirrored["bins"], mirrored["neg"], mirrored["pos"]], dtype=np.float64)
+    problem = sparse_problem(histogram, size)
+    if problem:
+        raise ValueError(problem)
     return SiteEval(
         node_id=int(payload["node_id"]), partition_id=payload.get("partition_id"),
         rows=int(payload["rows"]), train_rows=int(payload["train_rows"]), histogram=histogram,

@@ -6,8 +6,8 @@ For every (sites N, synthetic rows) cell, each in its own child process, side by
 - loop: the same local work with no messaging: the spec from the same per-site aggregates,
   each site's rows encoded (one pool encoding, as the ClientApp does), then per round every
   site's warm-started L-BFGS steps and train metrics, the exact FedAvg average, every site's
-  evaluation of the new model, its federated-evaluation payload (score histogram over
-  `strategy.score_bins`, certificate sums, local-only AUC fitted once per run: the
+  evaluation of the new model, its federated-evaluation payload (sparse score histogram
+  over `strategy.score_bins`, certificate sums, local-only AUC fitted once per run: the
   ClientApp's own functions), the server's pooled merge (`federated_summary`) and its
   test-set evaluation. Not in the loop: messages, records, serialization, reply checks;
 - inprocess w=W: `fedchurn.simulate.run_job` on the in-process engine with W worker processes

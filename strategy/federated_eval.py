@@ -17,7 +17,7 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message
 
 from churn import protocol as P
-from churn.pooled_metrics import ScoreBins
+from churn.pooled_metrics import ScoreBins, sparse_problem
 from churn.rounds import SiteEval
 
 
@@ -71,13 +71,16 @@ def site_eval_of(msg: Message, num_examples: int, metrics: Mapping[str, float],
         sums = np.asarray(record[P.FE_CERTIFICATE].numpy(), dtype=np.float64)
     except (KeyError, TypeError, ValueError) as ex:
         return f"federated-eval arrays unreadable: {ex}"
-    if histogram.shape != (2, bins.size) or sums.shape != (3, num_features + 2):
+    if histogram.ndim != 2 or histogram.shape[0] != 3 or sums.shape != (3, num_features + 2):
         return (f"federated-eval shapes {histogram.shape}, {sums.shape} differ from "
-                f"{(2, bins.size)}, {(3, num_features + 2)}")
+                f"(3, k), {(3, num_features + 2)}")
     if not (np.isfinite(histogram).all() and np.isfinite(sums).all()):
         return "non-finite values in the federated-eval arrays"
-    if (histogram < 0).any() or int(histogram.sum()) != num_examples:
-        return f"histogram counts {histogram.sum():g} != num-examples {num_examples}"
+    problem = sparse_problem(histogram, bins.size)
+    if problem:
+        return problem
+    if histogram[1:].sum() != num_examples:
+        return f"histogram counts {histogram[1:].sum():g} != num-examples {num_examples}"
     missing = [k for k in (P.FE_EVAL_LOG_LOSS_SUM, P.FE_TRAIN_LOSS_SUM, P.FE_TRAIN_EXAMPLES)
                if k not in metrics]
     if missing:

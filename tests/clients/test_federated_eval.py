@@ -8,7 +8,7 @@ from churn import protocol as P
 from churn.certificate import gradient_of_sums
 from churn.metrics import rank_auc
 from churn.model import fit_classifier
-from churn.pooled_metrics import ScoreBins
+from churn.pooled_metrics import ScoreBins, sparse_problem
 from churn.site_data import ClientSettings, encoded_node_data, load_experiment
 from clients.federated_eval import bins_of, federated_eval_payload, local_only_auc
 from fedchurn.config import compose_config
@@ -24,9 +24,13 @@ def test_payload_counts_the_sites_rows_and_fits_the_local_model_once() -> None:
     arrays = [rng.normal(size=(1, x_tr.shape[1])) * 0.1, np.array([-0.5])]
     bins = ScoreBins(100, 4.0)
     record, metrics = federated_eval_payload(arrays, settings, 1, "", spec_json, bins, 1.0)
-    histogram = record[P.FE_HISTOGRAM].numpy()
-    assert histogram.shape == (2, 102) and histogram.sum() == len(y_ev)
-    assert histogram[1].sum() == y_ev.sum()
+    histogram = record[P.FE_HISTOGRAM].numpy()  # sparse: (3, occupied bins)
+    assert histogram.shape[0] == 3 and 0 < histogram.shape[1] <= len(y_ev)
+    assert sparse_problem(histogram, bins.size) is None
+    assert histogram[1:].sum() == len(y_ev) and histogram[2].sum() == y_ev.sum()
+    logits = x_ev @ arrays[0].ravel() + arrays[1][0]
+    np.testing.assert_array_equal(bins.dense(histogram)[1], np.bincount(
+        bins.index(logits[y_ev == 1]), minlength=bins.size))
     sums = record[P.FE_CERTIFICATE].numpy()
     p = 1 / (1 + np.exp(-(x_tr @ arrays[0].ravel() + arrays[1][0])))
     np.testing.assert_allclose(gradient_of_sums(sums),

@@ -41,6 +41,10 @@ def test_mirrored_site_payloads_are_recomputed_and_tampering_is_caught() -> None
     assert {"pooled_auc", "auc_bin_error", "gradient_norm", "objective_gap_bound", "sites",
             "site_payloads"} <= set(fe)
     assert all("histogram" in p and "certificate_sums" in p for p in fe["site_payloads"])
+    for p in fe["site_payloads"]:  # the sparse (3, k) array as sent: occupied bins, ascending
+        bins = p["histogram"]["bins"]
+        assert p["shapes"][0] == [3, len(bins)] and bins == sorted(set(bins))
+        assert sum(p["histogram"]["neg"]) + sum(p["histogram"]["pos"]) == p["rows"]
     assert parse_event(aggregated[-1].to_bytes()).payload["federated_eval"]["num_sites"] == 3
     verdict = verify_events(events)
     assert verdict.ok, verdict
@@ -57,6 +61,15 @@ def test_mirrored_site_payloads_are_recomputed_and_tampering_is_caught() -> None
     assert not tampered.ok and any("pooled_auc" in p for r in tampered.rounds for p in r.problems)
     forged = verify_events(_replace(events, 1, bump_site))
     assert any("digest mismatch" in p for r in forged.rounds for p in r.problems)
+
+    def repeat_bin(fe: dict) -> None:
+        mirrored = fe["site_payloads"][0]["histogram"]
+        for key in ("bins", "neg", "pos"):
+            mirrored[key] = mirrored[key][:1] * 2
+
+    garbled = verify_events(_replace(events, 1, repeat_bin))
+    assert any("unreadable" in p and "strictly ascending" in p
+               for r in garbled.rounds for p in r.problems), garbled
 
 
 def test_without_mirrored_values_the_audit_says_it_could_not_recompute() -> None:
