@@ -64,6 +64,14 @@ def _site(payload: dict[str, Any], size: int) -> SiteEval:
         local_auc=float(payload["local_auc"]), federated_auc=float(payload["federated_auc"]))
 
 
+def _digest_of(site: SiteEval, payload: dict[str, Any], bins: ScoreBins) -> str:
+    """The digest as the server computed it: over the sparse (3, k) histogram, or, for runs
+    mirrored before it travelled sparse (their `shapes` start with [2, bins + 2]), the dense one."""
+    dense = (payload.get("shapes") or [[]])[0] == [2, bins.size]
+    histogram = bins.dense(site.histogram) if dense else site.histogram
+    return array_digest([histogram, site.certificate_sums])
+
+
 def check_federated_round(audit: FederatedAudit, event: Event) -> None:
     """Check one `round_aggregated` event's `federated_eval`, if it has one."""
     fe = event.payload.get("federated_eval")
@@ -86,7 +94,7 @@ def check_federated_round(audit: FederatedAudit, event: Event) -> None:
         problems.append(f"federated_eval: site payload unreadable ({exc!r})")
         return
     for site, p in zip(sites, payloads, strict=True):
-        if array_digest([site.histogram, site.certificate_sums]) != p["digest"]:
+        if _digest_of(site, p, bins) != p["digest"]:
             problems.append(f"federated_eval: node {site.node_id} payload digest mismatch")
     arrays = decode_arrays(event.payload)
     if arrays is None:

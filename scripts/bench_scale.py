@@ -68,7 +68,7 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
     from churn.metrics import binary_metrics
     from churn.model import predict_proba, zero_params
     from churn.rounds import SiteEval
-    from churn.site_data import encoded_pool, load_experiment
+    from churn.site_data import encoded_node_data, encoded_pool, load_experiment
     from clients.federated_eval import local_only_auc
     from clients.local_training import (
         effective_c,
@@ -87,8 +87,11 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
     started, cpu_before = time.perf_counter(), _cpu_s()
     spec = experiment.feature_spec(str(cfg["imputation"]))  # same aggregates as the queries
     spec_json = spec.to_json()
-    pool = encoded_pool(settings, spec_json)
-    site_rows = [pool.rows_of(k) for k in range(sites)]
+    encoded_pool(settings, spec_json)  # one encoding for all sites, as the ClientApp's pool
+    # each site's (x_train, y_train, x_eval, y_eval): `client.local_eval_fraction` held out
+    site_data = [encoded_node_data(settings, k, "", spec_json) for k in range(sites)]
+    site_rows = [(x, y) for x, y, _, _ in site_data]
+    eval_rows = [(x, y) for _, _, x, y in site_data]
     fe = FederatedEvalSettings.from_options(cfg["strategy"], float(cfg["C"]))
     test_x = spec.transform(experiment.test.features)
     total = sum(len(y) for _, y in site_rows)
@@ -105,18 +108,19 @@ def plain_loop(sites: int, rows: int, rounds: int) -> dict:
             updates.append((len(y), new, local_metrics(new, x, y, "train")))
         arrays = weighted_average([n for n, _, _ in updates], [a for _, a, _ in updates])
         weighted_metrics([n for n, _, _ in updates], [m for _, _, m in updates])
-        evaluations = [(len(y), local_metrics(arrays, x, y, "eval")) for x, y in site_rows if len(y)]
+        evaluations = [(len(y), local_metrics(arrays, x, y, "eval")) for x, y in eval_rows if len(y)]
         weighted_metrics([n for n, _ in evaluations], [m for _, m in evaluations])
         if fe is not None:  # what each site computes for its reply, and the server's merge
             theta = np.concatenate([np.ravel(arrays[0]), np.ravel(arrays[1])])
             evals = []
-            evaluated = [(k, x, y) for k, (x, y) in enumerate(site_rows) if len(y)]
-            for (k, x, y), (_, m) in zip(evaluated, evaluations, strict=True):
-                logits = x @ theta[:-1] + theta[-1]
-                loss, sums = site_sums(theta, x, y)
+            evaluated = [k for k, (_, y) in enumerate(eval_rows) if len(y)]
+            for k, (_, m) in zip(evaluated, evaluations, strict=True):
+                (x, y), (x_eval, y_eval) = site_rows[k], eval_rows[k]
+                logits = x_eval @ theta[:-1] + theta[-1]
+                loss, sums = site_sums(theta, x, y)  # the certificate: training rows
                 evals.append(SiteEval(
-                    k, k, len(y), len(y), fe.bins.histogram(logits, y), sums,
-                    float(np.sum(np.logaddexp(0.0, logits) - y * logits)), loss,
+                    k, k, len(y_eval), len(y), fe.bins.histogram(logits, y_eval), sums,
+                    float(np.sum(np.logaddexp(0.0, logits) - y_eval * logits)), loss,
                     local_only_auc(settings, k, "", spec_json, fe.C), m["eval-auc"]))
             federated_summary(evals, arrays, fe.C, fe.bins)
         metrics = binary_metrics(experiment.test.target, predict_proba(arrays, test_x))

@@ -80,3 +80,36 @@ def test_without_mirrored_values_the_audit_says_it_could_not_recompute() -> None
     assert verdict.ok, verdict
     assert any("mirrored as digests only; pooled metrics NOT recomputed" in n
                for n in verdict.notes)
+
+
+def test_a_run_mirrored_with_dense_histogram_digests_still_verifies(monkeypatch) -> None:
+    # runs mirrored before 2026-12-03 hashed the dense (2, bins + 2) histogram; their `shapes`
+    # say so, and the auditor hashes what the server hashed then. The observer here signs such
+    # payloads, as the old one did.
+    import numpy as np
+
+    from churn.pooled_metrics import ScoreBins
+    from kafka_bridge import observer as observer_module
+    from kafka_bridge.events import array_digest
+
+    bins = ScoreBins()  # the run's default strategy.score_bins / score_logit_range
+    sparse_payload = observer_module.site_eval_payload
+
+    def legacy_payload(site, include_values: bool) -> dict:
+        out = sparse_payload(site, include_values)
+        dense, sums = bins.dense(site.histogram), np.asarray(site.certificate_sums)
+        return {**out, "digest": array_digest([dense, sums]),
+                "shapes": [[2, bins.size], list(sums.shape)]}
+
+    monkeypatch.setattr(observer_module, "site_eval_payload", legacy_payload)
+    events = _events(mirror=True)
+    assert all(p["shapes"][0] == [2, 8002] for e in events if e.type == "round_aggregated"
+               for p in e.payload["federated_eval"]["site_payloads"])
+    verdict = verify_events(events)
+    assert verdict.ok, (verdict.problems, [p for r in verdict.rounds for p in r.problems])
+
+    def forge(fe: dict) -> None:
+        fe["site_payloads"][0]["histogram"]["neg"][0] += 1.0
+
+    forged = verify_events(_replace(events, 1, forge))
+    assert any("digest mismatch" in p for r in forged.rounds for p in r.problems)
