@@ -2,8 +2,8 @@
 
 Protocol: each client sends `client_summary` (per numeric column: count, sum, sum of squares,
 min, max, missing; per categorical column: the set of categories it holds). For median
-imputation a second phase asks each client for `client_histograms` on a shared bin grid
-spanning the global min..max. `build_feature_spec` turns these aggregates into a FeatureSpec:
+imputation a second phase asks each client for `client_histograms` (sparse) on a shared bin
+grid spanning the global min..max. `build_feature_spec` turns these aggregates into a FeatureSpec:
 one-hot categories (schema-fixed or the union reported), numeric columns standardised with
 the global mean and population standard deviation, blanks filled by the configured rule.
 """
@@ -52,16 +52,39 @@ def histogram_ranges(summaries: Sequence[Mapping[str, Any]], schema: DatasetSche
     return ranges
 
 
-def client_histograms(frame: pd.DataFrame, schema: DatasetSchema, ranges: Mapping) -> dict:
-    """Counts of one client's values in HISTOGRAM_BINS equal bins over the global range."""
+def client_histograms(frame: Mapping[str, Any], columns: Sequence[str], ranges: Mapping) -> dict:
+    """One client's value counts in HISTOGRAM_BINS equal bins over the global range, sparse:
+    per numeric column `{"bins": [...], "counts": [...]}`, occupied bins ascending (a 56-row
+    site fills <= 56 of 4096 bins: the dense lists were 2 x 12k ints of JSON per node, 1.4 s
+    of a 1,000-site run's 3.6 s of query overhead). `frame` maps each numeric column in
+    `columns` to its values (a frame, or the node's cached numeric arrays)."""
     result = {}
-    for column in schema.numeric:
+    for column in columns:
         low, high = ranges[column]
-        values = frame[column].to_numpy(dtype=float)
+        values = np.asarray(frame[column], dtype=float)
         values = values[~np.isnan(values)]
         counts, _ = np.histogram(values, bins=HISTOGRAM_BINS, range=(low, high if high > low else low + 1))
-        result[column] = counts.astype(int).tolist()
+        occupied = np.flatnonzero(counts)
+        result[column] = {"bins": occupied.tolist(), "counts": counts[occupied].tolist()}
     return result
+
+
+def histogram_counts(answer: Mapping[str, Any], column: str) -> np.ndarray:
+    """The dense HISTOGRAM_BINS counts of one client's sparse answer for `column`; ValueError
+    naming what is wrong when the answer is not a valid sparse histogram."""
+    try:
+        bins = np.asarray(answer[column]["bins"], dtype=np.int64)
+        counts = np.asarray(answer[column]["counts"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"histogram of {column!r} unreadable: {exc!r}") from None
+    if (bins.ndim != 1 or bins.shape != counts.shape or (bins < 0).any()
+            or (bins >= HISTOGRAM_BINS).any() or (np.diff(bins) <= 0).any()
+            or not np.isfinite(counts).all() or (counts < 0).any()):
+        raise ValueError(f"histogram of {column!r}: bins must be ascending in "
+                         f"[0, {HISTOGRAM_BINS}) with one count >= 0 each")
+    dense = np.zeros(HISTOGRAM_BINS)
+    dense[bins] = counts
+    return dense
 
 
 def needs_histograms(imputation: str) -> bool:
@@ -72,7 +95,7 @@ def needs_histograms(imputation: str) -> bool:
 
 def build_feature_spec(
     summaries: Sequence[Mapping[str, Any]],
-    histograms: Sequence[Mapping[str, Sequence[int]]] | None,
+    histograms: Sequence[Mapping[str, Any]] | None,
     schema: DatasetSchema,
     imputation: str = "median",
 ) -> FeatureSpec:
@@ -103,7 +126,10 @@ def build_feature_spec(
         else:
             if histograms is None:
                 raise ValueError("median imputation needs client histograms (phase 2)")
-            fills[column] = _histogram_median([h[column] for h in histograms], ranges[column])
+            counts = np.zeros(HISTOGRAM_BINS)
+            for answer in histograms:
+                counts += histogram_counts(answer, column)
+            fills[column] = _histogram_median(counts, ranges[column])
     return FeatureSpec(categories=categories, numeric=list(schema.numeric), means=means,
                        stds=stds, fills=fills, imputation=imputation)
 
@@ -117,12 +143,12 @@ def federated_feature_spec(
     histograms = None
     if needs_histograms(imputation):
         ranges = histogram_ranges(summaries, schema)
-        histograms = [client_histograms(f, schema, ranges) for f in frames]
+        histograms = [client_histograms(f, schema.numeric, ranges) for f in frames]
     return build_feature_spec(summaries, histograms, schema, imputation)
 
 
-def _histogram_median(client_counts: Sequence[Sequence[int]], value_range: Sequence[float]) -> float:
-    counts = np.sum(np.asarray(client_counts, dtype=float), axis=0)
+def _histogram_median(counts: np.ndarray, value_range: Sequence[float]) -> float:
+    """The median interpolated inside its bin of the clients' summed `counts`."""
     low, high = value_range
     if high <= low:
         return float(low)

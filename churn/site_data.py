@@ -120,6 +120,17 @@ def load_node_data(settings: ClientSettings, partition_id: int, data_path: str =
     return NodeData(partition_id, rows.subset(train_rows), rows.subset(eval_rows))
 
 
+# tiny (a site's numeric training columns) where NodeData holds frames: 1 << 14 entries so the
+# histograms query of a 1,000-site run does not reload every node evicted from load_node_data's
+# 64 after the summary query (1.3 ms a node: 2,000 loads were 2.6 s of a profiled 40 s run)
+@functools.lru_cache(maxsize=1 << 14)
+def node_numeric_values(settings: ClientSettings, partition_id: int, data_path: str = "",
+                        schema_json: str = "") -> dict[str, np.ndarray]:
+    """The node's training rows' numeric columns as float arrays (for `client_histograms`)."""
+    train = load_node_data(settings, partition_id, data_path, schema_json).train
+    return {c: train.features[c].to_numpy(dtype=float) for c in train.schema.numeric}
+
+
 def node_identity(node_config: Mapping[str, Any]) -> tuple[int, str]:
     """(partition-id, data-path) from a node config; -1 / "" where not given."""
     return (int(node_config.get(P.NODE_PARTITION_ID, -1)),

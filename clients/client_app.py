@@ -25,6 +25,7 @@ from churn.site_data import (
     encoded_node_data,
     load_node_data,
     node_identity,
+    node_numeric_values,
     spec_fingerprint,
 )
 from clients.behaviour import ClientBehaviour
@@ -66,15 +67,16 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         partition_id, data_path = node_identity(context.node_config)
         node = load_node_data(settings, partition_id, data_path, _schema_of(msg))
         text = json.dumps(client_summary(node.train.features, node.train.schema))
+        node_numeric_values(settings, partition_id, data_path, _schema_of(msg))  # for phase 2
         return _reply(msg, info={P.SUMMARY: text, P.PARTITION_ID: partition_id})
 
     @app.query("histograms")
     def histograms(msg: Message, context: Context) -> Message:
         settings = settings_of(context)
         partition_id, data_path = node_identity(context.node_config)
-        node = load_node_data(settings, partition_id, data_path, _schema_of(msg))
+        values = node_numeric_values(settings, partition_id, data_path, _schema_of(msg))
         ranges = json.loads(str(msg.content[P.CONFIG][P.HISTOGRAM_RANGES]))
-        text = json.dumps(client_histograms(node.train.features, node.train.schema, ranges))
+        text = json.dumps(client_histograms(values, list(values), ranges))
         return _reply(msg, info={P.HISTOGRAMS: text, P.PARTITION_ID: partition_id})
 
     @app.train(mods=train_mods())  # DP clipping / secure-aggregation masking when asked

@@ -20,7 +20,12 @@ from flwr.serverapp import Grid
 
 from churn import protocol as P
 from churn.feature_spec import FeatureSpec
-from churn.preprocessing import build_feature_spec, histogram_ranges, needs_histograms
+from churn.preprocessing import (
+    build_feature_spec,
+    histogram_counts,
+    histogram_ranges,
+    needs_histograms,
+)
 from churn.rounds import Rejection
 from churn.schema import DatasetSchema
 from churn.schema_inference import SchemaDecision, decide_schema
@@ -78,14 +83,31 @@ def agree_feature_spec(grid: Grid, num_nodes: int, schema: DatasetSchema, imputa
         ranges = json.dumps(histogram_ranges(ordered, schema))
         hist_answers = _ask(grid, sorted(summaries), P.QUERY_HISTOGRAMS,
                             {P.HISTOGRAM_RANGES: ranges, **schema_config}, P.HISTOGRAMS, timeout, rejected)
-        histograms = [json.loads(hist_answers[n][0]) for n in sorted(hist_answers)]
-        ordered = [summaries[n] for n in sorted(hist_answers)]
+        valid = _valid_histograms(hist_answers, schema, rejected)
+        histograms = [valid[n] for n in sorted(valid)]
+        ordered = [summaries[n] for n in sorted(valid)]
     spec = build_feature_spec(ordered, histograms, schema, imputation)
     total = sum(int(s["rows"]) for s in ordered)
     for rejection in rejected:
         rejection.partition_id = partitions.get(rejection.node_id)
         log.warning("preprocessing: node %d left out: %s", rejection.node_id, rejection.reason)
     return FeatureAgreement(spec, partitions, total, rejected)
+
+
+def _valid_histograms(answers: dict[int, tuple[str, int]], schema: DatasetSchema,
+                      rejected: list[Rejection]) -> dict[int, dict]:
+    """{node: its sparse histograms} for the answers that parse; the others are rejected."""
+    valid = {}
+    for node, (text, _) in answers.items():
+        try:
+            answer = json.loads(text)
+            for column in schema.numeric:
+                histogram_counts(answer, column)
+        except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            rejected.append(Rejection(node, f"{P.QUERY_HISTOGRAMS}: {exc}"))
+            continue
+        valid[node] = answer
+    return valid
 
 
 def _ask(grid: Grid, nodes: list[int], message_type: str, config: dict, answer_key: str,

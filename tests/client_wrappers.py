@@ -21,8 +21,10 @@ def intercept_evaluate(app: ClientApp, on_evaluate: TrainHandler) -> ClientApp:
 
 
 def intercept(app: ClientApp, on_train: TrainHandler | None = None,
-              on_evaluate: TrainHandler | None = None) -> ClientApp:
-    """A ClientApp passing every message to `app`, train / evaluate through the handlers given.
+              on_evaluate: TrainHandler | None = None,
+              on_histograms: TrainHandler | None = None) -> ClientApp:
+    """A ClientApp passing every message to `app`, train / evaluate / the histograms query
+    through the handlers given.
 
     `on_train(app, msg, context)` usually calls `app(msg, context)` and inspects or spoils the
     reply, so tests drive the real ClientApp code path with one site misbehaving.
@@ -35,7 +37,7 @@ def intercept(app: ClientApp, on_train: TrainHandler | None = None,
 
     @wrapper.query("histograms")
     def histograms(msg: Message, context: Context) -> Message:
-        return app(msg, context)
+        return on_histograms(app, msg, context) if on_histograms else app(msg, context)
 
     @wrapper.evaluate()
     def evaluate(msg: Message, context: Context) -> Message:

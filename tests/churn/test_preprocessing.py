@@ -8,10 +8,12 @@ import pytest
 
 from churn.feature_spec import FeatureSpec, UnknownCategoryWarning
 from churn.preprocessing import (
+    HISTOGRAM_BINS,
     build_feature_spec,
     client_histograms,
     client_summary,
     federated_feature_spec,
+    histogram_counts,
     histogram_ranges,
 )
 from churn.schema import DatasetSchema
@@ -77,7 +79,7 @@ def test_summaries_hold_no_rows_and_spec_round_trips() -> None:
     assert set(summary) == {"rows", "numeric", "categories"}
     assert set(summary["numeric"]["charges"]) == {"count", "sum", "sum_sq", "min", "max", "missing"}
     ranges = histogram_ranges([summary], SCHEMA)
-    spec = build_feature_spec([summary], [client_histograms(frame, SCHEMA, ranges)], SCHEMA)
+    spec = build_feature_spec([summary], [client_histograms(frame, SCHEMA.numeric, ranges)], SCHEMA)
     again = FeatureSpec.from_json(spec.to_json())
     assert again == spec and again.fingerprint == spec.fingerprint
     assert again.feature_names == spec.feature_names
@@ -90,3 +92,32 @@ def test_missing_columns_at_transform_are_named() -> None:
     spec = federated_feature_spec([_frame(["basic"], rng, 10)], SCHEMA, "mean")
     with pytest.raises(ValueError, match=r"site-3.csv: missing columns \['age'\]"):
         spec.transform(_frame(["basic"], rng, 3).drop(columns=["age"]), source="site-3.csv")
+
+
+def test_phase_two_histograms_travel_sparse_and_expand_to_the_dense_counts() -> None:
+    rng = np.random.default_rng(6)
+    frame = _frame(["basic"], rng, 56)
+    frame.loc[:4, "age"] = np.nan
+    ranges = histogram_ranges([client_summary(frame, SCHEMA)], SCHEMA)
+    answer = client_histograms(frame, SCHEMA.numeric, ranges)
+    for column in SCHEMA.numeric:
+        bins = answer[column]["bins"]
+        assert bins == sorted(set(bins)) and len(bins) <= 56 and 0 not in answer[column]["counts"]
+        low, high = ranges[column]
+        dense, _ = np.histogram(frame[column].dropna(), bins=HISTOGRAM_BINS, range=(low, high))
+        assert histogram_counts(answer, column).tolist() == dense.astype(float).tolist()
+    assert sum(answer["age"]["counts"]) == 51  # blanks are not counted
+
+
+@pytest.mark.parametrize("broken", [
+    {"bins": [3, 2], "counts": [1, 1]},  # not ascending
+    {"bins": [1, 1], "counts": [1, 1]},  # a bin twice
+    {"bins": [HISTOGRAM_BINS], "counts": [1]},  # outside the grid
+    {"bins": [1], "counts": [-1]},  # negative count
+    {"bins": [1, 2], "counts": [1]},  # lengths differ
+    {"bins": "x", "counts": [1]},  # not numbers
+    {"counts": [1]},  # no bins
+])
+def test_a_malformed_sparse_histogram_is_one_error_naming_the_column(broken: dict) -> None:
+    with pytest.raises(ValueError, match="histogram of 'age'"):
+        histogram_counts({"age": broken}, "age")

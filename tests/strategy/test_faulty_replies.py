@@ -13,7 +13,7 @@ from flwr.clientapp import ClientApp
 from fedchurn.config import compose_config
 from fedchurn.simulate import run_job
 from strategy.aggregation import weighted_average
-from tests.client_wrappers import intercept_train
+from tests.client_wrappers import intercept, intercept_train
 from tests.strategy.recorder import Recorder
 
 FAULTS = {
@@ -130,3 +130,23 @@ def test_single_class_site_trains_or_declines_without_crashing(tmp_path: Path, p
         assert [r["partition_id"] for r in rejections] == [0]
         assert rejections[0]["reason"].startswith("declined: single class")
     assert results["final"]["federated_auc"] > 0.7
+
+
+@pytest.mark.parametrize("garbage", ["not json", '{"tenure": {"bins": [5, 2], "counts": [1, 1]}}',
+                                     '{"tenure": {"bins": [0], "counts": [-3]}}', "[1, 2]"])
+def test_a_garbled_preprocessing_histogram_leaves_that_site_out(tmp_path: Path,
+                                                                garbage: str) -> None:
+    def spoil(app: ClientApp, msg: Message, context: Context) -> Message:
+        reply = app(msg, context)
+        if int(context.node_config["partition-id"]) == 1:
+            reply.content["info"]["histograms"] = garbage
+        return reply
+
+    cfg = compose_config(["engine=inprocess", "data.num_rows=600", "num_clients=3",
+                          "num_rounds=1"], output_dir=tmp_path)
+    results = run_job(cfg, run_id="garbled", output_dir=tmp_path, observers=[],
+                      wrap_client_app=lambda app: intercept(app, on_histograms=spoil))
+    left_out = results["preprocessing_rejected"]
+    assert [r["partition_id"] for r in left_out] == [1], left_out
+    assert left_out[0]["reason"].startswith("query.histograms: ")
+    assert results["rounds"][1]["participants"] >= 2 and math.isfinite(results["final"]["federated_auc"])
