@@ -130,7 +130,8 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         if bins is None:
             return _reply(msg, metrics=metrics, info=info)
         record, extra = federated_eval_payload(arrays, settings, partition_id, data_path,
-                                               spec_json, bins, float(msg.content[P.CONFIG][P.C]))
+                                               spec_json, bins, float(msg.content[P.CONFIG][P.C]),
+                                               _schema_of(msg))
         reply = _reply(msg, metrics={**metrics, **extra}, info=info)
         reply.content[P.FEDERATED_EVAL] = record
         return reply

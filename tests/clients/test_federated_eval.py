@@ -43,3 +43,17 @@ def test_payload_counts_the_sites_rows_and_fits_the_local_model_once() -> None:
     assert local_only_auc.cache_info().hits == hits + 1  # fitted once per run, not per round
     assert bins_of({}) is None
     assert bins_of({P.SCORE_BINS: 100, P.SCORE_LOGIT_RANGE: 4.0}) == bins
+
+
+def test_a_simulated_run_encodes_its_sites_rows_once() -> None:
+    # the evaluate reply's payload used the node's own schema while train / evaluate used the
+    # agreed one: two pools, each a full encoding (2 x 6.5 s and twice the memory at 700k rows)
+    from churn.site_data import _encoded_pool
+    from fedchurn.simulate import run_job
+
+    _encoded_pool.cache_clear()
+    cfg = compose_config(["engine=inprocess", "engine.workers=1", "data.num_rows=600",
+                          "num_clients=3", "num_rounds=2"])
+    results = run_job(cfg, run_id="one-pool", output_dir=None, observers=[])
+    assert results["final"]["federated_eval"]["num_sites"] == 3
+    assert _encoded_pool.cache_info().misses == 1
