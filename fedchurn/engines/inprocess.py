@@ -6,8 +6,8 @@ that node's persistent `Context` (node_config `partition-id` / `num-partitions`,
 simulation sets it) and stores the reply; a ClientApp exception becomes an error reply,
 as in Flower's simulation worker, except one marked `drops_reply` (a simulated dropout,
 `clients.behaviour`): that node sends nothing, like a site that went away. With `workers` = 1
-messages run one after another in the calling thread; with more, a batch runs on forked
-worker processes that each own a share of the nodes (`fedchurn.engines.node_workers`).
+messages run one after another in the calling thread; with W more, a batch runs on W shares
+of the nodes at once: this process's and W - 1 forked workers' (`fedchurn.engines.node_workers`).
 """
 
 from __future__ import annotations
