@@ -29,6 +29,7 @@ from churn.preprocessing import (
 from churn.rounds import Rejection
 from churn.schema import DatasetSchema
 from churn.schema_inference import SchemaDecision, decide_schema
+from strategy.reply_checks import node_of
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _ask(grid: Grid, nodes: list[int], message_type: str, config: dict, answer_k
     replies = list(grid.send_and_receive(messages, timeout=timeout))
     answers: dict[int, tuple[str, int]] = {}
     for msg in replies:
-        node = int(msg.metadata.src_node_id)
+        node = node_of(msg, messages)
         if msg.has_error():
             rejected.append(Rejection(node, f"{message_type} failed: {msg.error.reason}"))
             continue
@@ -127,6 +128,6 @@ def _ask(grid: Grid, nodes: list[int], message_type: str, config: dict, answer_k
             rejected.append(Rejection(node, f"{message_type}: no '{answer_key}' in the reply"))
             continue
         answers[node] = (str(info[answer_key]), int(info.get(P.PARTITION_ID, -1)))
-    missing = sorted(set(nodes) - {int(m.metadata.src_node_id) for m in replies})
+    missing = sorted(set(nodes) - {node_of(m, messages) for m in replies})
     rejected += [Rejection(node, f"{message_type}: no reply before the timeout") for node in missing]
     return answers

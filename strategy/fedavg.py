@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
@@ -33,7 +33,12 @@ from churn.rounds import ClientUpdate, Rejection, RoundRecord, SiteEval
 from strategy.aggregation import weighted_average, weighted_metrics
 from strategy.federated_eval import FederatedEvalSettings, site_eval_of, without_fe_metrics
 from strategy.observer_hub import ObserverHub
-from strategy.reply_checks import DROPOUT_MARKER, check_evaluate_reply, check_train_reply
+from strategy.reply_checks import (
+    DROPOUT_MARKER,
+    check_evaluate_reply,
+    check_train_reply,
+    node_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class _RoundState:
     site_evals: list[SiteEval] = field(default_factory=list)
     site_evals_left_out: list[Rejection] = field(default_factory=list)
     federated_eval: dict | None = None
+    sent: list[Message] = field(default_factory=list)  # this round's instructions, all phases
 
 
 class _StopRun(Exception):
@@ -119,7 +125,8 @@ class ChurnFedAvg(FedAvg):
         self.hub.round_started(server_round, nodes)
         config[P.SERVER_ROUND] = server_round
         record = self.train_content(server_round, arrays, config)
-        return self._construct_messages(record, nodes, MessageType.TRAIN)
+        return self._sending(server_round,
+                             self._construct_messages(record, nodes, MessageType.TRAIN))
 
     def train_content(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord
                       ) -> RecordDict:
@@ -140,7 +147,25 @@ class ChurnFedAvg(FedAvg):
         if self.federated_eval is not None:
             self.federated_eval.add_to(config)
         record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
-        return self._construct_messages(record, nodes, MessageType.EVALUATE)
+        return self._sending(server_round,
+                             self._construct_messages(record, nodes, MessageType.EVALUATE))
+
+    def _sending(self, server_round: int, messages: Iterable[Message]) -> list[Message]:
+        """Keep the instructions of this round so a reply the SuperLink sends in a node's
+        place can be traced to that node (`reply_checks.node_of`)."""
+        messages = list(messages)
+        self._state(server_round).sent.extend(messages)
+        return messages
+
+    def _node_of(self, server_round: int, msg: Message) -> int:
+        return node_of(msg, self._state(server_round).sent)
+
+    def _attributed(self, server_round: int, msg: Message, rejection: Rejection) -> Rejection:
+        """The rejection of `msg` recorded for the node it stands for, with its partition."""
+        node = self._node_of(server_round, msg)
+        if node != rejection.node_id:
+            rejection = replace(rejection, node_id=node, partition_id=None)
+        return self._with_partition(rejection)
 
     # ----- aggregation --------------------------------------------------------------------
     def aggregate_train(
@@ -161,12 +186,12 @@ class ChurnFedAvg(FedAvg):
                 continue
             outcome = self.check_reply(msg)
             if isinstance(outcome, Rejection):
-                state.rejected.append(self._with_partition(outcome))
+                state.rejected.append(self._attributed(server_round, msg, outcome))
             else:
                 if outcome.partition_id is None:
                     outcome.partition_id = self.node_partitions.get(outcome.node_id)
                 state.updates.append(outcome)
-        answered = {m.metadata.src_node_id for m in replies}
+        answered = {self._node_of(server_round, m) for m in replies}
         state.missing += [self._with_partition(Rejection(n, "no reply before the timeout"))
                           for n in state.sampled_nodes if n not in answered]
         for rejection in state.rejected + state.missing:
@@ -201,7 +226,8 @@ class ChurnFedAvg(FedAvg):
         for msg in sorted(replies, key=lambda m: m.metadata.src_node_id):
             outcome = check_evaluate_reply(msg, self.spec_fingerprint)
             if isinstance(outcome, Rejection):
-                state.evaluate_rejected.append(self._with_partition(outcome))
+                outcome = self._attributed(server_round, msg, outcome)
+                state.evaluate_rejected.append(outcome)
                 log.info("round %d: evaluation of node %d not used: %s", server_round,
                          outcome.node_id, outcome.reason)
                 continue

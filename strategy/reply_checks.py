@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from flwr.app import ConfigRecord, Message, MetricRecord
+from flwr.common.constant import SUPERLINK_NODE_ID
 
 from churn import protocol as P
 from churn.rounds import ClientUpdate, Rejection
@@ -19,6 +20,22 @@ from churn.rounds import ClientUpdate, Rejection
 # that turn exceptions into error replies carry it in the error reason, so the strategy can
 # count the node as missing rather than as a faulty reply.
 DROPOUT_MARKER = "simulated dropout of partition"
+
+
+def node_of(msg: Message, sent: list[Message]) -> int:
+    """The node a reply stands for: its sender, or the node an instruction was for when the
+    SuperLink answers in its place ("node unavailable" once the node's heartbeat expired).
+
+    That error reply comes from the SuperLink's own node id with `reply_to_message_id` set to
+    the instruction, whose id the grid set on the Message we pushed (CI run of 2026-12-04: a
+    killed site's evaluate error was recorded for node 1 with no partition id).
+    """
+    source = int(msg.metadata.src_node_id)
+    if source != SUPERLINK_NODE_ID:
+        return source
+    reply_to = msg.metadata.reply_to_message_id
+    return next((int(m.metadata.dst_node_id) for m in sent
+                 if m.metadata.message_id == reply_to), source)
 
 
 def check_train_reply(

@@ -115,7 +115,7 @@ class SecureChurnFedAvg(ChurnFedAvg):
                     {S.SHARE_FROM: senders, S.SHARE_CIPHERTEXTS: ciphertexts})})
                 out.append(Message(content=content, dst_node_id=node,
                                    message_type=MessageType.TRAIN))
-        return out
+        return self._sending(server_round, out)
 
     def _sample(self, grid: Grid, fraction: float, min_nodes: int, server_round: int,
                 phase: str) -> list[int]:
@@ -129,11 +129,11 @@ class SecureChurnFedAvg(ChurnFedAvg):
                config: dict[str, Any]) -> dict[int, Message]:
         """node -> its reply (errors and dropouts recorded as rejections / missing)."""
         record = RecordDict({P.CONFIG: ConfigRecord(config)})
-        replies = grid.send_and_receive(self._construct_messages(record, nodes, action),
-                                        timeout=self.key_timeout) if nodes else []
+        sent = self._sending(server_round, self._construct_messages(record, nodes, action))
+        replies = grid.send_and_receive(sent, timeout=self.key_timeout) if nodes else []
         state, out = self._state(server_round), {}
         for msg in replies:
-            node = int(msg.metadata.src_node_id)
+            node = self._node_of(server_round, msg)
             if msg.has_error():
                 text = str(msg.error.reason or "no reason given")
                 target = state.missing if DROPOUT_MARKER in text else state.rejected
@@ -141,7 +141,7 @@ class SecureChurnFedAvg(ChurnFedAvg):
                 target.append(self._with_partition(Rejection(node, f"{action}: {reason}")))
             elif node in nodes:
                 out[node] = msg
-        answered = {int(m.metadata.src_node_id) for m in replies}
+        answered = {self._node_of(server_round, m) for m in replies}
         state.missing += [self._with_partition(Rejection(n, f"no {action} reply"))
                           for n in nodes if n not in answered]
         return out
@@ -206,10 +206,10 @@ class SecureChurnFedAvg(ChurnFedAvg):
                 continue
             outcome = self._check_masked(msg, length)
             if isinstance(outcome, Rejection):
-                state.rejected.append(self._with_partition(outcome))
+                state.rejected.append(self._attributed(server_round, msg, outcome))
             else:
                 vectors[int(msg.metadata.src_node_id)] = outcome
-        answered = {int(m.metadata.src_node_id) for m in replies}
+        answered = {self._node_of(server_round, m) for m in replies}
         state.missing += [self._with_partition(Rejection(n, "no masked vector (dropped; its "
                                                             "masks are removed with shares)"))
                           for n in secure.shared if n not in answered]

@@ -88,16 +88,16 @@ def test_supernode_stopped_mid_run_is_recorded_missing_and_the_run_finishes(stac
     assert len(rounds[-1]["participants"]) == 2, [r["participants"] for r in rounds]
     # Two records of the departure, depending on when the SuperLink notices it (its heartbeat
     # expiry): the stopped node's pending message comes back as Flower's error (a
-    # `reply_rejected` event from the SuperLink, which cannot name the site) or not at all
-    # (listed `missing` in round_aggregated with the site's partition id: most warm runs); or
-    # the node is already offline when the next round samples, so `round_started` lists only
-    # the two live nodes (CI run of 2026-12-02, load ~3).
+    # `reply_rejected` event from the SuperLink, traced to the site it was sent to) or not at
+    # all (listed `missing` in round_aggregated: most warm runs); or the node is already
+    # offline when the next round samples, so `round_started` lists only the two live nodes
+    # (CI run of 2026-12-02, load ~3).
     node_2 = {e.payload["partition_id"]: e.payload["node_id"] for e in events
               if e.type == "client_update" and e.payload["round"] == 1}[2]
     failures = [e.payload for e in events if e.type == "reply_rejected"]
     failures += [m for r in rounds for m in r.get("missing", [])]
     last_sampled = [e.payload["sampled_nodes"] for e in events if e.type == "round_started"][-1]
-    assert {f["partition_id"] for f in failures} <= {2, None}, failures
+    assert {(f["node_id"], f["partition_id"]) for f in failures} <= {(node_2, 2)}, failures
     assert failures or node_2 not in last_sampled, (failures, last_sampled)
     from dashboard.run_state import build_runs
     from dashboard.tables import round_log
