@@ -19,20 +19,20 @@ def round_rows(initial_metrics: dict[str, float], records: list[RoundRecord]) ->
         rows.append({
             "round": record.server_round,
             **{k: record.server_metrics.get(k) for k in METRIC_NAMES},
-            "participants": (len(record.secure["participants"]) if getattr(record, "secure", None)
+            "participants": (len(record.secure["participants"]) if record.secure
                              else len(record.updates)),
             "rejected": len(record.rejected),
             "rejections": [{"node_id": r.node_id, "partition_id": r.partition_id,
                             "reason": r.reason} for r in record.rejected],
             "missing": [{"node_id": r.node_id, "partition_id": r.partition_id,
-                         "reason": r.reason} for r in getattr(record, "missing", [])],
+                         "reason": r.reason} for r in record.missing],
             "evaluate_rejected": len(record.evaluate_rejected),
             "train_metrics": record.train_metrics,
             "evaluate_metrics": record.evaluate_metrics,
             "seconds": record.durations.get("round"),
-            **({"privacy": record.privacy} if getattr(record, "privacy", None) else {}),
+            **({"privacy": record.privacy} if record.privacy else {}),
             # secure=secagg: sites summed, dropped, threshold, and why a round was aborted
-            **({"secure": record.secure} if getattr(record, "secure", None) else {}),
+            **({"secure": record.secure} if record.secure else {}),
             **({"federated_eval": record.federated_eval} if record.federated_eval else {}),
         })
     return rows

@@ -123,7 +123,7 @@ class KafkaObserver:
         except Exception:  # noqa: BLE001
             log.exception("kafka bridge: malformed RoundRecord for round %s", r)
             return
-        aggregation = str(getattr(record, "aggregation", "fedavg"))
+        aggregation = record.aggregation
         for u in updates:
             try:
                 arrays = (_payload_digest(u.arrays) if aggregation == "newton" else
@@ -134,7 +134,7 @@ class KafkaObserver:
             self._emit("client_update", {
                 "round": r, "node_id": u.node_id, "partition_id": u.partition_id,
                 "num_examples": u.num_examples, "metrics": u.metrics, **arrays})
-        evaluate_rejected = list(getattr(record, "evaluate_rejected", None) or [])
+        evaluate_rejected = record.evaluate_rejected
         for phase, rejections in (("train", record.rejected), ("evaluate", evaluate_rejected)):
             for rej in rejections:
                 self._emit("reply_rejected", {
@@ -156,7 +156,7 @@ class KafkaObserver:
             **self._federated_eval_fields(record),
             "aggregation": aggregation,
             "missing": [{"node_id": m.node_id, "partition_id": m.partition_id, "reason": m.reason}
-                        for m in getattr(record, "missing", None) or []]})
+                        for m in record.missing]})
 
     def _federated_eval_fields(self, record: RoundRecord) -> dict[str, Any]:
         """`federated_eval` (optional field): the pooled summary plus each site's payload."""
@@ -210,9 +210,9 @@ def _privacy_fields(record: RoundRecord) -> dict[str, Any]:
     """`privacy` (DP figures after the round) and, under secure aggregation, the only facts the
     server learned: who was summed and the total of their row counts."""
     out: dict[str, Any] = {}
-    if getattr(record, "privacy", None):
+    if record.privacy:
         out["privacy"] = record.privacy
-    secure = getattr(record, "secure", None)
+    secure = record.secure
     if secure:
         out.update(participants=list(secure["participants"]),
                    num_examples=int(secure["num_examples"]), secure_aggregation=True)

@@ -31,9 +31,9 @@ class ConsoleProgress:
         total = f"/{self.num_rounds}" if self.num_rounds else ""
         auc = record.server_metrics.get("auc", float("nan"))
         rejected = f"  rejected {len(record.rejected)}" if record.rejected else ""
-        missing = getattr(record, "missing", None)
+        missing = record.missing
         rejected += f"  missing {len(missing)}" if missing else ""
-        secure, privacy = getattr(record, "secure", None), getattr(record, "privacy", None)
+        secure, privacy = record.secure, record.privacy
         took_part = len(secure["participants"]) if secure else len(record.updates)
         rejected += f"  ε {privacy['epsilon']:.3g}" if privacy else ""
         fe = record.federated_eval

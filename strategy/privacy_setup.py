@@ -76,7 +76,7 @@ def private_strategy(privacy: Mapping[str, Any], secure: Mapping[str, Any],
     dp_on, secure_on = privacy_mode(privacy) == "dp", secure_mode(secure) == "secagg"
     if not dp_on and not secure_on:
         return None
-    if base is not None and getattr(base, "aggregation", "fedavg") != "fedavg":
+    if base is not None and base.aggregation != "fedavg":
         raise ValueError(f"privacy=dp / secure=secagg replace the aggregation with (DP-)FedAvg; "
                          f"they cannot run with {type(base).__name__}")
     extra = {P.PROXIMAL_MU: float(base.proximal_mu)} if hasattr(base, "proximal_mu") else {}
