@@ -19,6 +19,7 @@ from flwr.clientapp import ClientApp
 
 from churn import protocol as P
 from churn.column_evidence import site_evidence
+from churn.ndarrays import ndarrays
 from churn.preprocessing import client_histograms, client_summary
 from churn.site_data import (
     ClientSettings,
@@ -94,9 +95,9 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
         problem = participation_problem(y_train, settings.min_rows, settings.single_class)
         if problem:
             return _decline(msg, problem, info)
-        global_arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
+        global_arrays = ndarrays(msg.content[P.ARRAYS])
         if config.get(P.UPDATE_KIND) == P.UPDATE_NEWTON:
-            candidates = msg.content[P.CANDIDATES].to_numpy_ndarrays()[0]
+            candidates = ndarrays(msg.content[P.CANDIDATES])[0]
             metrics = {P.NUM_EXAMPLES: len(y_train),
                        **local_metrics(global_arrays, x_train, y_train, "train")}
             return _reply(msg, arrays=newton_payload(candidates, x_train, y_train),
@@ -124,7 +125,7 @@ def build_client_app(run_config: Mapping[str, Any] | None = None) -> ClientApp:
                 P.SPEC_FINGERPRINT: spec_fingerprint(spec_json)}
         if len(y_eval) == 0:
             return _decline(msg, "no rows to evaluate on", info)
-        arrays = msg.content[P.ARRAYS].to_numpy_ndarrays()
+        arrays = ndarrays(msg.content[P.ARRAYS])
         metrics = {P.NUM_EXAMPLES: len(y_eval), **local_metrics(arrays, x_eval, y_eval, "eval")}
         bins = bins_of(dict(msg.content[P.CONFIG]))
         if bins is None:

@@ -11,11 +11,12 @@ from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 from churn import protocol as P
 from churn import secure_crypto as C
 from churn import secure_protocol as S
+from churn.ndarrays import ndarrays
 
 
 def contribution(msg: Message, reply: Message, config: ConfigRecord) -> np.ndarray:
     """The site's plain vector v_i (float64) from the train message and its unmasked reply."""
-    received = [np.asarray(a, dtype=np.float64) for a in msg.content[P.ARRAYS].to_numpy_ndarrays()]
+    received = [np.asarray(a, dtype=np.float64) for a in ndarrays(msg.content[P.ARRAYS])]
     names = [str(n) for n in config[S.METRIC_NAMES]]
     size = sum(a.size for a in received)
     vector = np.zeros(S.vector_length(size, len(names)))
@@ -24,7 +25,7 @@ def contribution(msg: Message, reply: Message, config: ConfigRecord) -> np.ndarr
             P.ARRAYS not in reply.content:
         return vector
     sent = np.concatenate([np.asarray(a, dtype=np.float64).ravel()
-                           for a in reply.content[P.ARRAYS].to_numpy_ndarrays()])
+                           for a in ndarrays(reply.content[P.ARRAYS])])
     metrics = reply.content[P.METRICS]
     n = float(metrics[P.NUM_EXAMPLES])
     if KEY_CLIPPING_NORM in config:  # DP: the clipped delta, unweighted

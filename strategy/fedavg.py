@@ -29,6 +29,7 @@ from flwr.serverapp.strategy.strategy_utils import sample_nodes
 
 from churn import protocol as P
 from churn.federated_eval import federated_summary, with_rows_of
+from churn.ndarrays import ndarrays
 from churn.rounds import ClientUpdate, Rejection, RoundRecord, SiteEval
 from strategy.aggregation import weighted_average, weighted_metrics
 from strategy.federated_eval import FederatedEvalSettings, site_eval_of, without_fe_metrics
@@ -116,7 +117,7 @@ class ChurnFedAvg(FedAvg):
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
         """Sample nodes (seeded) and send them the global arrays and the train config."""
-        self._round = _RoundState(server_round, time.perf_counter(), arrays.to_numpy_ndarrays())
+        self._round = _RoundState(server_round, time.perf_counter(), ndarrays(arrays))
         self._round.phase_started = self._round.started
         nodes = ([] if self.fraction_train == 0.0 else
                  self._sample(grid, self.fraction_train, self.min_train_nodes, server_round,

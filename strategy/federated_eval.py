@@ -17,6 +17,7 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message
 
 from churn import protocol as P
+from churn.ndarrays import ndarray
 from churn.pooled_metrics import ScoreBins, sparse_problem
 from churn.rounds import SiteEval
 
@@ -67,8 +68,8 @@ def site_eval_of(msg: Message, num_examples: int, metrics: Mapping[str, float],
     if not isinstance(record, ArrayRecord):
         return "no federated-eval record in the reply"
     try:
-        histogram = np.asarray(record[P.FE_HISTOGRAM].numpy(), dtype=np.float64)
-        sums = np.asarray(record[P.FE_CERTIFICATE].numpy(), dtype=np.float64)
+        histogram = np.asarray(ndarray(record[P.FE_HISTOGRAM]), dtype=np.float64)
+        sums = np.asarray(ndarray(record[P.FE_CERTIFICATE]), dtype=np.float64)
     except (KeyError, TypeError, ValueError) as ex:
         return f"federated-eval arrays unreadable: {ex}"
     if histogram.ndim != 2 or histogram.shape[0] != 3 or sums.shape != (3, num_features + 2):

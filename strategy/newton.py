@@ -33,6 +33,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from churn import protocol as P
 from churn.certificate import exact_sum
+from churn.ndarrays import ndarrays
 from churn.rounds import ClientUpdate, Rejection
 from strategy.aggregation import weighted_metrics
 from strategy.fedavg import ChurnFedAvg
@@ -72,7 +73,7 @@ class ChurnNewton(ChurnFedAvg):
                       ) -> RecordDict:
         """Global arrays, config with `update-kind=newton`, and the candidate points."""
         if self._anchor is None:
-            coef, intercept = arrays.to_numpy_ndarrays()
+            coef, intercept = ndarrays(arrays)
             self._candidates = np.concatenate([np.ravel(coef), np.ravel(intercept)])[None, :]
             self._sent_alphas = (0.0,)
         else:

@@ -14,6 +14,7 @@ from flwr.app import ConfigRecord, Message, MetricRecord
 from flwr.common.constant import SUPERLINK_NODE_ID
 
 from churn import protocol as P
+from churn.ndarrays import ndarrays
 from churn.rounds import ClientUpdate, Rejection
 
 # Text of the exception a ClientApp raises to simulate a dropout (`clients.behaviour`); engines
@@ -103,7 +104,7 @@ def _arrays_of(
     if len(records) != 1:
         return [], f"expected one ArrayRecord, got {len(records)}"
     try:
-        arrays = [np.asarray(a, dtype=np.float64) for a in records[0].to_numpy_ndarrays()]
+        arrays = [np.asarray(a, dtype=np.float64) for a in ndarrays(records[0])]
     except (TypeError, ValueError) as ex:
         return [], f"arrays are not numeric: {ex}"
     if len(arrays) != len(expected_shapes):

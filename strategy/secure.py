@@ -36,6 +36,7 @@ from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
 from churn import protocol as P
 from churn import secure_protocol as S
+from churn.ndarrays import ndarrays
 from churn.privacy_accounting import DPSettings
 from churn.rounds import Rejection
 from strategy.fedavg import ChurnFedAvg
@@ -95,7 +96,7 @@ class SecureChurnFedAvg(ChurnFedAvg):
         for key, value in self.extra_train_config.items():
             config[key] = value
         self._config, self._grid = config, grid
-        self._size = sum(np.asarray(a).size for a in arrays.to_numpy_ndarrays())
+        self._size = sum(np.asarray(a).size for a in ndarrays(arrays))
         self._secure = _SecureRound(f"{grid.run.run_id}:{server_round}:{time.time_ns()}")
         messages = list(super().configure_train(server_round, arrays, config, grid))
         self._run_setup(server_round, grid)
@@ -295,7 +296,7 @@ class SecureChurnFedAvg(ChurnFedAvg):
         record = msg.content.get(S.MASKED)
         if not isinstance(record, ArrayRecord):
             return Rejection(node, "no masked vector in a secure-aggregation reply")
-        arrays = record.to_numpy_ndarrays()
+        arrays = ndarrays(record)
         if len(arrays) != 1 or arrays[0].dtype != np.uint64 or arrays[0].shape != (length,):
             return Rejection(node, f"masked vector must be one uint64 array of length {length}")
         assert self._secure is not None

@@ -23,6 +23,7 @@ from churn.loading import ChurnData
 from churn.metrics import binary_metrics, curve_points, score_summary
 from churn.model import predict_proba, zero_params
 from churn.model_artifact import MODEL_FILE, save_model
+from churn.ndarrays import ndarrays
 from churn.rounds import RoundObserver, RoundRecord, RunInfo
 from churn.schema import DatasetSchema
 from churn.schema_inference import SchemaDecision
@@ -140,7 +141,7 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
     def evaluate_global(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
         if test is None or test_x is None:
             return None
-        metrics = binary_metrics(test.target, predict_proba(arrays.to_numpy_ndarrays(), test_x))
+        metrics = binary_metrics(test.target, predict_proba(ndarrays(arrays), test_x))
         if server_round == 0:
             outcome.initial_metrics = metrics
         return MetricRecord(metrics)
@@ -156,7 +157,7 @@ def run_federation(grid: Grid, plan: ServerPlan, hub: ObserverHub, outcome: Serv
                             evaluate_fn=evaluate_global)
     outcome.records = strategy.records
     outcome.stop_reason = strategy.stop_reason
-    final = (result.arrays or initial).to_numpy_ndarrays()
+    final = ndarrays(result.arrays or initial)
     outcome.final_arrays = final
     if plan.output_dir is not None:
         outcome.model_path = save_model(Path(plan.output_dir) / MODEL_FILE, spec, schema,
