@@ -60,6 +60,9 @@ class LocalBroker:
     # user -> password: adds a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256/512) on
     # loopback, at `sasl_bootstrap` (tests make a fresh password per session)
     sasl_users: dict[str, str] | None = field(default=None, repr=False)
+    # (PKCS#12 file, password) with `sasl_users`: a SASL_SSL listener on loopback too, at
+    # `sasl_ssl_bootstrap` (its certificate must name 127.0.0.1 for hostname checks)
+    tls_keystore: tuple[Path, str] | None = field(default=None, repr=False)
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,12 +119,20 @@ class LocalBroker:
         return f"{HOST}:{json.loads(self._ports_file().read_text())['sasl_port']}"
 
     @property
+    def sasl_ssl_bootstrap(self) -> str | None:
+        """`127.0.0.1:port` of the SASL_SSL listener while the broker runs, else None."""
+        if not (self.sasl_users and self.tls_keystore) or self.bootstrap is None \
+                or not self._ports_file().exists():
+            return None
+        return f"{HOST}:{json.loads(self._ports_file().read_text())['sasl_ssl_port']}"
+
+    @property
     def advertised_host(self) -> str:
         """The host name clients are given: the bound address, or this machine's name."""
         return socket.getfqdn() if self.listen_host in ("0.0.0.0", "::", "") else self.listen_host
 
     # -- start ---------------------------------------------------------------------------------
-    def _choose_ports(self) -> tuple[int, int, int | None]:
+    def _choose_ports(self) -> tuple[int, int, int | None, int | None]:
         saved = {}
         if self._ports_file().exists():
             saved = json.loads(self._ports_file().read_text())
@@ -136,17 +147,23 @@ class LocalBroker:
         sport = saved.get("sasl_port") if self.sasl_users else None
         if self.sasl_users and (not sport or not port_free(HOST, sport) or sport in (port, cport)):
             sport = free_port(HOST, exclude={port, cport})
-        return port, cport, sport
+        tls = bool(self.sasl_users and self.tls_keystore)
+        tport = saved.get("sasl_ssl_port") if tls else None
+        if tls and (not tport or not port_free(HOST, tport) or tport in (port, cport, sport)):
+            tport = free_port(HOST, exclude={port, cport, sport or 0})
+        return port, cport, sport, tport
 
-    def _write_config(self, port: int, cport: int, sport: int | None) -> Path:
+    def _write_config(self, port: int, cport: int, sport: int | None,
+                      tport: int | None) -> Path:
         props = server_properties(self.listen_host, port, cport, self.data_dir,
-                                  self.advertised_host, sport, self.sasl_users)
+                                  self.advertised_host, sport, self.sasl_users, tport,
+                                  self.tls_keystore)
         path = self.state_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.state_dir / "log4j2.properties").write_text(LOG4J2)
         ports = {"port": port, "controller_port": cport}
-        self._ports_file().write_text(json.dumps({**ports, **({"sasl_port": sport} if sport
-                                                               else {})}))
+        ports.update({k: v for k, v in (("sasl_port", sport), ("sasl_ssl_port", tport)) if v})
+        self._ports_file().write_text(json.dumps(ports))
         return path
 
     def _format(self, props: Path) -> None:
@@ -173,8 +190,8 @@ class LocalBroker:
             _jars.ensure_jars(self.lib_dir)
             started = time.monotonic()
             for attempt in range(3):
-                port, cport, sport = self._choose_ports()
-                props = self._write_config(port, cport, sport)
+                port, cport, sport, tport = self._choose_ports()
+                props = self._write_config(port, cport, sport, tport)
                 self._format(props)
                 address = f"{self.advertised_host}:{port}"
                 try:

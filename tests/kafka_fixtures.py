@@ -1,5 +1,6 @@
 """Pytest plugin: session-scoped real Kafka brokers (own temp dir, free ports) for bridge tests:
-a PLAINTEXT one and one that also has a SASL_PLAINTEXT listener with a per-session password."""
+a PLAINTEXT one and one that also has SASL_PLAINTEXT and SASL_SSL listeners with a per-session
+password and CA."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ import pytest
 
 from kafka_bridge.broker import HOST, LocalBroker
 from kafka_bridge.processes import free_port
+from tests.kafka_tls import TlsFiles, make_tls
 
 
 class KafkaBrokerHandle:
     """The test session's broker: `.bootstrap`, and `stop()`/`start()` of the SAME broker."""
 
-    def __init__(self, state_dir: Path, sasl_users: dict[str, str] | None = None) -> None:
+    def __init__(self, state_dir: Path, sasl_users: dict[str, str] | None = None,
+                 tls: TlsFiles | None = None) -> None:
         # a random free port, never 9092: a developer's `make kafka-up` broker may hold it
         self._broker = LocalBroker(state_dir=state_dir, port=free_port(HOST),
-                                   die_with_parent=True, sasl_users=sasl_users)
+                                   die_with_parent=True, sasl_users=sasl_users,
+                                   tls_keystore=(tls.keystore, tls.password) if tls else None)
         self.bootstrap: str = ""
         self.start_seconds: float | None = None
 
@@ -32,6 +36,11 @@ class KafkaBrokerHandle:
     def sasl_bootstrap(self) -> str | None:
         """The SASL_PLAINTEXT listener's address (brokers made with `sasl_users`)."""
         return self._broker.sasl_bootstrap
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str | None:
+        """The SASL_SSL listener's address (brokers made with `sasl_users` and `tls`)."""
+        return self._broker.sasl_ssl_bootstrap
 
     @property
     def pid(self) -> int | None:
@@ -84,17 +93,35 @@ SASL_USER = "fedchurn-test"
 
 
 @pytest.fixture(scope="session")
-def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KafkaBrokerHandle,
-                                                                            dict[str, str]]]:
-    """(broker, the bridge's SASL settings) of a broker whose SASL_PLAINTEXT listener takes
-    PLAIN and SCRAM-SHA-256/512 for one user with a password made for this session only."""
+def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KafkaBrokerHandle,
+                                                                             str, TlsFiles]]:
+    """(broker, password, TLS files) of a broker whose SASL_PLAINTEXT and SASL_SSL listeners
+    take PLAIN and SCRAM-SHA-256/512 for one user with a password and CA made for this
+    session only."""
     password = secrets.token_hex(16)
-    handle = KafkaBrokerHandle(tmp_path_factory.mktemp("kafka-sasl"), {SASL_USER: password})
+    tls = make_tls(tmp_path_factory.mktemp("kafka-tls"))
+    handle = KafkaBrokerHandle(tmp_path_factory.mktemp("kafka-sasl"), {SASL_USER: password}, tls)
     handle.start()
-    settings = {"bootstrap_servers": handle.sasl_bootstrap or "",
-                "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
-                "sasl_plain_username": SASL_USER, "sasl_plain_password": password}
     try:
-        yield handle, settings
+        yield handle, password, tls
     finally:
         handle.stop()
+
+
+@pytest.fixture(scope="session")
+def sasl_kafka(sasl_broker) -> tuple[KafkaBrokerHandle, dict[str, str]]:
+    """(broker, the bridge's SASL_PLAINTEXT settings) of the session's SASL broker."""
+    handle, password, _ = sasl_broker
+    return handle, {"bootstrap_servers": handle.sasl_bootstrap or "",
+                    "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
+                    "sasl_plain_username": SASL_USER, "sasl_plain_password": password}
+
+
+@pytest.fixture(scope="session")
+def sasl_ssl_kafka(sasl_broker) -> tuple[KafkaBrokerHandle, dict[str, str]]:
+    """(broker, the bridge's SASL_SSL settings: the session CA, hostname checked)."""
+    handle, password, tls = sasl_broker
+    return handle, {"bootstrap_servers": handle.sasl_ssl_bootstrap or "",
+                    "security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN",
+                    "sasl_plain_username": SASL_USER, "sasl_plain_password": password,
+                    "ssl_cafile": str(tls.ca_file)}

@@ -75,6 +75,26 @@ def raw_send(bootstrap: str, topic: str, values: list[bytes | None], key: bytes 
         producer.close()
 
 
+def raw_values(bootstrap: str, topics: list[str]) -> list[bytes]:
+    """Every record value (and key) on `topics`, from the start, as the broker holds them."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(t, p) for t in topics
+                 for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        end = consumer.end_offsets(parts)
+        out: list[bytes] = []
+        while any(consumer.position(tp) < end[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=1000).values():
+                out += [r.value or b"" for r in records] + [r.key or b"" for r in records]
+        return out
+    finally:
+        consumer.close()
+
+
 def tampered(event: Event, **payload_changes: Any) -> bytes:
     """Wire bytes of a copy of `event` with some payload fields replaced (same event_id)."""
     d = event.to_dict()

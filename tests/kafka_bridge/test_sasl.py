@@ -1,6 +1,7 @@
-"""Against a real broker's SASL_PLAINTEXT listener: replay configured by the FEDCHURN_KAFKA_*
-variables alone delivers a spool (PLAIN, SCRAM-SHA-256/512); a wrong password is one readable
-error that leaves the spool as it was; the dashboard's reader and a simulation mirror use SASL."""
+"""Against a real broker's SASL_PLAINTEXT and SASL_SSL listeners: replay configured by the
+FEDCHURN_KAFKA_* variables alone delivers a spool (PLAIN, SCRAM-SHA-256/512, and over TLS); a
+wrong password or an untrusted broker certificate is one readable error that leaves the spool
+as it was; the dashboard's reader and a simulation mirror use SASL, with and without TLS."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kafka_bridge.spool import DELIVERED_FILE, EVENTS_FILE, Spool
 from kafka_bridge.verify import verify_events
 from tests.kafka_bridge.helpers import cli, dead_bootstrap, run_synthetic, unique_prefix
 from tests.kafka_bridge.sim_helpers import SMALL, bridge_overrides, expected_events, simulate
+from tests.kafka_tls import make_tls
 
 pytestmark = pytest.mark.kafka
 
@@ -30,10 +32,12 @@ def _offline_spool(tmp_path, prefix):
                          flush_timeout_s=0.0, connect_timeout_s=0.2)[0]
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
-def test_replay_over_sasl_from_the_environment_delivers_the_spool(sasl_kafka, tmp_path,
-                                                                  monkeypatch, mechanism):
-    broker, settings = sasl_kafka
+@pytest.mark.parametrize("listener, mechanism", [
+    ("sasl_kafka", "PLAIN"), ("sasl_kafka", "SCRAM-SHA-256"), ("sasl_kafka", "SCRAM-SHA-512"),
+    ("sasl_ssl_kafka", "SCRAM-SHA-512")])
+def test_replay_over_sasl_from_the_environment_delivers_the_spool(request, tmp_path,
+                                                                  monkeypatch, listener, mechanism):
+    broker, settings = request.getfixturevalue(listener)
     prefix = unique_prefix()
     run_id = _offline_spool(tmp_path, prefix)
     _env(monkeypatch, settings, sasl_mechanism=mechanism)
@@ -74,13 +78,14 @@ def test_a_wrong_password_is_one_readable_error_and_the_spool_stays(sasl_kafka, 
         again.close()
 
 
-def test_the_dashboard_reader_and_a_simulation_mirror_use_sasl(sasl_kafka, tmp_path,
-                                                               monkeypatch):
-    _, settings = sasl_kafka
+@pytest.mark.parametrize("listener", ["sasl_kafka", "sasl_ssl_kafka"])
+def test_the_dashboard_reader_and_a_simulation_mirror_use_sasl(request, tmp_path, monkeypatch,
+                                                               listener):
+    _, settings = request.getfixturevalue(listener)
     prefix, out = unique_prefix(), tmp_path / "run"
     _env(monkeypatch, {"sasl_plain_password": settings["sasl_plain_password"]})
     sasl = {k: settings[k] for k in ("security_protocol", "sasl_mechanism",
-                                     "sasl_plain_username")}
+                                     "sasl_plain_username", "ssl_cafile") if k in settings}
     results, bridge, run_id = simulate(out, [*SMALL, "num_rounds=2", *bridge_overrides(
         settings["bootstrap_servers"], prefix, tmp_path / "spool", **sasl)])
     n = expected_events(2, 3)
@@ -94,3 +99,20 @@ def test_the_dashboard_reader_and_a_simulation_mirror_use_sasl(sasl_kafka, tmp_p
         events = reader.read_run(run_id)
     assert [e.type for e in events][::len(events) - 1] == ["run_started", "run_finished"]
     assert len(events) == n - 2 * 3  # without the updates topic
+
+
+def test_a_broker_certificate_from_another_ca_is_one_readable_error(sasl_ssl_kafka, tmp_path,
+                                                                    monkeypatch):
+    _, settings = sasl_ssl_kafka
+    prefix = unique_prefix()
+    _offline_spool(tmp_path, prefix)
+    spool = tmp_path / "spool"
+    before = {name: (spool / name).read_bytes() for name in (EVENTS_FILE, DELIVERED_FILE)}
+    stranger = make_tls(tmp_path / "other-ca").ca_file
+    _env(monkeypatch, settings, ssl_cafile=str(stranger))
+    refused = cli("kafka_bridge", "replay", "--spool", str(spool))
+    assert refused.returncode == 1
+    lines = [ln for ln in refused.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, refused.stderr
+    assert lines[0].startswith("error: ") and settings["bootstrap_servers"] in lines[0], lines
+    assert {n: (spool / n).read_bytes() for n in before} == before

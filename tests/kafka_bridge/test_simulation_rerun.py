@@ -1,15 +1,21 @@
-"""Two real runs into the same Hydra run dir, mirrored to one broker: two run ids, both verify."""
+"""Two real runs into the same Hydra run dir, mirrored to one broker: two run ids, both verify;
+the signing key stays in its 0600 file on the server's disk and never reaches a topic."""
 
 from __future__ import annotations
 
+import base64
 import json
+import stat
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from dashboard.run_state import build_runs
 from kafka_bridge.audit_cli import main as audit_main
 from kafka_bridge.reader import EventReader
-from tests.kafka_bridge.helpers import cli, unique_prefix
+from kafka_bridge.signing import load_or_create_key, public_key_hex
+from kafka_bridge.topics import topic_names
+from tests.kafka_bridge.helpers import cli, raw_values, unique_prefix
 from tests.kafka_bridge.sim_helpers import bridge_overrides
 
 pytestmark = [pytest.mark.kafka, pytest.mark.flower]
@@ -38,3 +44,15 @@ def test_a_rerun_into_the_same_dir_gets_its_own_run_id(running_kafka, tmp_path, 
             capsys.readouterr().out
     folded = build_runs([e for events in runs.values() for e in events])
     assert sorted(folded) == sorted(ids) and all(r.status == "finished" for r in folded.values())
+    # the key both runs used: made once in the spool dir, owner-only, and in no Kafka record
+    key_file = tmp_path / "spool" / "signing-key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = load_or_create_key(key_file)
+    assert public_key_hex(key) == keys[0]
+    secret = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                               serialization.NoEncryption())
+    forms = [secret, secret.hex().encode(), base64.b64encode(secret),
+             base64.urlsafe_b64encode(secret).rstrip(b"="), key_file.read_bytes().split(b"\n")[1]]
+    records = raw_values(running_kafka.bootstrap, topic_names(prefix))
+    assert len(records) >= 2 * sum(len(e) for e in runs.values())  # a value and a key each
+    assert not [f for f in forms for r in records if f in r]
