@@ -1,4 +1,5 @@
-"""Tell a refused SASL login apart from an unreachable broker, as one readable error."""
+"""Tell a refused SASL login or an untrusted broker certificate apart from an unreachable
+broker, as one readable error."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from kafka_bridge.topics import ensure_topics
 
 
 class KafkaLoginError(RuntimeError):
-    """The broker answered but refused the configured credentials: retrying cannot help."""
+    """The broker refused the configured credentials, or its TLS certificate failed
+    verification: retrying cannot help."""
 
 
 class _AuthFailures(logging.Handler):
@@ -25,6 +27,7 @@ class _AuthFailures(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.failures: list[str] = []  # refused logins, as the client saw them
+        self.tls: list[str] = []  # failed TLS handshakes (untrusted or mismatched certificate)
         self.other = 0  # connection losses before the broker spoke Kafka
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -36,7 +39,11 @@ class _AuthFailures(logging.Handler):
                 self.failures.append(str(arg))
         conn = next((a for a in args if hasattr(a, "broker_version_data")), None)
         lost = next((a for a in args if isinstance(a, errors.KafkaConnectionError)), None)
-        if conn is not None and lost is not None:
+        # measured: kafka-python retries a failed verification until its bootstrap timeout,
+        # logging `Handshake failed: [SSL: CERTIFICATE_VERIFY_FAILED] ...` each time
+        if lost is not None and "CERTIFICATE_VERIFY_FAILED" in str(lost):
+            self.tls.append(str(lost).split("Handshake failed: ", 1)[-1])
+        elif conn is not None and lost is not None:
             if conn.broker_version_data is not None:
                 self.failures.append(f"the broker closed the connection during SASL "
                                      f"authentication: {lost}")
@@ -62,14 +69,22 @@ def check_login(cfg: BridgeConfig) -> None:
     """Connect once with `cfg` (creating the bridge topics if missing); raise KafkaLoginError
     naming the broker and the settings to fix if it refused the SASL login. Any other failure
     (broker down, slow) is left to the sender thread's retries."""
-    if not cfg.security_protocol.upper().startswith("SASL"):
+    protocol = cfg.security_protocol.upper()
+    if not protocol.startswith("SASL") and protocol != "SSL":
         return
     with _captured_auth_failures() as seen:
         try:
             ensure_topics(cfg.client_kwargs(), cfg.topic_prefix, cfg.topics,
                           timeout_s=cfg.connect_timeout_s)
             return
-        except Exception:  # noqa: BLE001 - only a refused login is reported here
+        except Exception:  # noqa: BLE001 - only a refused login or certificate is reported
+            if seen.tls:
+                raise KafkaLoginError(
+                    f"the TLS certificate of Kafka at {cfg.bootstrap_servers} failed "
+                    f"verification over {cfg.security_protocol} ({seen.tls[-1]}). Give the CA "
+                    f"that signed the broker's certificate ({ENV_VARS['ssl_cafile']} or the "
+                    f"--config file) and run the command again; nothing was sent and the spool "
+                    "is unchanged") from None
             if not seen.failures or seen.other:
                 return
     reason = seen.failures[-1]

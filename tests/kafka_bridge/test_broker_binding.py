@@ -54,6 +54,6 @@ def test_a_cluster_id_starting_with_a_dash_formats_the_storage(tmp_path: Path,
     monkeypatch.setattr(broker_module.uuid, "uuid4", lambda: dashed)
     broker = LocalBroker(state_dir=tmp_path, lib_dir=_jars.ensure_jars())
     broker.state_dir.mkdir(parents=True, exist_ok=True)
-    broker._format(broker._write_config(9100, 9101, None))
+    broker._format(broker._write_config(9100, 9101, None, None))
     meta = (broker.data_dir / "meta.properties").read_text()
     assert "cluster.id=-AAAAAAAAAAAAAAAAAAAAA" in meta, meta

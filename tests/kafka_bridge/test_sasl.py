@@ -114,5 +114,7 @@ def test_a_broker_certificate_from_another_ca_is_one_readable_error(sasl_ssl_kaf
     assert refused.returncode == 1
     lines = [ln for ln in refused.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, refused.stderr
-    assert lines[0].startswith("error: ") and settings["bootstrap_servers"] in lines[0], lines
+    assert lines[0].startswith(f"error: the TLS certificate of Kafka at "
+                               f"{settings['bootstrap_servers']} failed verification"), lines
+    assert "CERTIFICATE_VERIFY_FAILED" in lines[0] and ENV_VARS["ssl_cafile"] in lines[0]
     assert {n: (spool / n).read_bytes() for n in before} == before
