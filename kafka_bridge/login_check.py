@@ -67,8 +67,9 @@ def _captured_auth_failures() -> Iterator[_AuthFailures]:
 
 def check_login(cfg: BridgeConfig) -> None:
     """Connect once with `cfg` (creating the bridge topics if missing); raise KafkaLoginError
-    naming the broker and the settings to fix if it refused the SASL login. Any other failure
-    (broker down, slow) is left to the sender thread's retries."""
+    naming the broker and the settings to fix if it refused the SASL login or its TLS
+    certificate failed verification. Any other failure (broker down, slow) is left to the
+    sender thread's retries."""
     protocol = cfg.security_protocol.upper()
     if not protocol.startswith("SASL") and protocol != "SSL":
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -75,21 +76,26 @@ def raw_send(bootstrap: str, topic: str, values: list[bytes | None], key: bytes 
         producer.close()
 
 
-def raw_values(bootstrap: str, topics: list[str]) -> list[bytes]:
-    """Every record value (and key) on `topics`, from the start, as the broker holds them."""
+def raw_messages(bootstrap: str, prefix: str) -> list[tuple[str, bytes, bytes, list]]:
+    """(topic, key, value, headers) of every message on every topic named `<prefix>.*`."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                             enable_auto_commit=False, auto_offset_reset="earliest")
     try:
-        parts = [TopicPartition(t, p) for t in topics
-                 for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out: list[bytes] = []
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000).values():
-                out += [r.value or b"" for r in records] + [r.key or b"" for r in records]
+        topics = sorted(t for t in consumer.topics() if t.startswith(prefix + "."))
+        assert topics == [f"{prefix}.{k}" for k in ("rounds", "runs", "updates")], topics
+        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        out: list[tuple[str, bytes, bytes, list]] = []
+        deadline = time.monotonic() + 60
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            assert time.monotonic() < deadline, "could not read the topics to their end"
+            for records in consumer.poll(timeout_ms=200).values():
+                out += [(r.topic, r.key or b"", r.value or b"", list(r.headers or []))
+                        for r in records]
         return out
     finally:
         consumer.close()

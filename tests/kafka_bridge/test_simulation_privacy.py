@@ -6,7 +6,6 @@ import csv
 import json
 import random
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 
 from kafka_bridge.events import array_digest
-from tests.kafka_bridge.helpers import unique_prefix
+from tests.kafka_bridge.helpers import raw_messages, unique_prefix
 from tests.kafka_bridge.sim_helpers import bridge_overrides, expected_events, simulate
 
 pytestmark = pytest.mark.kafka
@@ -88,31 +87,6 @@ def _longest_list(obj: Any, path: str = "") -> tuple[int, str]:
         return max([(len(obj), path), *(_longest_list(v, f"{path}[{i}]")
                                         for i, v in enumerate(obj))])
     return 0, ""
-
-
-def raw_messages(bootstrap: str, prefix: str) -> list[tuple[str, bytes, bytes, list]]:
-    """(topic, key, value, headers) of every message on every topic named `<prefix>.*`."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                             enable_auto_commit=False, auto_offset_reset="earliest")
-    try:
-        topics = sorted(t for t in consumer.topics() if t.startswith(prefix + "."))
-        assert topics == [f"{prefix}.{k}" for k in ("rounds", "runs", "updates")], topics
-        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: list[tuple[str, bytes, bytes, list]] = []
-        deadline = time.monotonic() + 60
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            assert time.monotonic() < deadline, "could not read the topics to their end"
-            for records in consumer.poll(timeout_ms=200).values():
-                out += [(r.topic, r.key or b"", r.value or b"", list(r.headers or []))
-                        for r in records]
-        return out
-    finally:
-        consumer.close()
 
 
 def test_no_customer_data_in_any_message_of_a_real_telco_run(running_kafka, tmp_path, telco_csv):
