@@ -14,12 +14,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from churn import protocol as P
 from churn.column_evidence import site_evidence
-from churn.ndarrays import ndarrays
+from churn.ndarrays import array_record, ndarrays
 from churn.preprocessing import client_histograms, client_summary
 from churn.site_data import (
     ClientSettings,
@@ -150,7 +150,7 @@ def _reply(msg: Message, *, arrays: list | None = None, metrics: Mapping[str, fl
            info: Mapping[str, Any]) -> Message:
     content = RecordDict({P.INFO: ConfigRecord({P.STATUS: P.STATUS_OK, **info})})
     if arrays is not None:
-        content[P.ARRAYS] = ArrayRecord(arrays)
+        content[P.ARRAYS] = array_record(arrays)
     if metrics is not None:
         content[P.METRICS] = MetricRecord(dict(metrics))
     return Message(content, reply_to=msg)

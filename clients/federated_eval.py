@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from flwr.app import Array, ArrayRecord
+from flwr.app import ArrayRecord
 
 from churn import protocol as P
 from churn.certificate import site_sums
 from churn.metrics import rank_auc
 from churn.model import fit_classifier
+from churn.ndarrays import array
 from churn.pooled_metrics import ScoreBins
 from churn.site_data import ClientSettings, encoded_node_data
 
@@ -55,8 +56,8 @@ def federated_eval_payload(
     logits = x_eval @ theta[:-1] + theta[-1]
     eval_loss_sum = float(np.sum(np.logaddexp(0.0, logits) - np.asarray(y_eval) * logits))
     train_loss_sum, sums = site_sums(theta, x_train, y_train)
-    record = ArrayRecord({P.FE_HISTOGRAM: Array(bins.histogram(logits, y_eval)),
-                          P.FE_CERTIFICATE: Array(sums)})
+    record = ArrayRecord({P.FE_HISTOGRAM: array(bins.histogram(logits, y_eval)),
+                          P.FE_CERTIFICATE: array(sums)})
     local_auc = local_only_auc(settings, partition_id, data_path, spec_json, float(C), schema_json)
     metrics = {P.FE_EVAL_LOG_LOSS_SUM: float(eval_loss_sum),
                P.FE_TRAIN_LOSS_SUM: float(train_loss_sum),

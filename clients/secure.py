@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
+from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.app.error import Error
 from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import ClientAppCallable
@@ -35,6 +35,7 @@ from flwr.common.constant import ErrorCode
 from churn import protocol as P
 from churn import secure_crypto as C
 from churn import secure_protocol as S
+from churn.ndarrays import array_record
 from churn.shamir import encode_share, split
 from clients.secure_vector import contribution, mask_vector
 
@@ -190,7 +191,7 @@ def secure_aggregation_mod(msg: Message, context: Context, call_next: ClientAppC
     info = reply.content.get(P.INFO)
     keep = {k: info[k] for k in (P.PARTITION_ID, P.SPEC_FINGERPRINT)
             if isinstance(info, ConfigRecord) and k in info}
-    return Message(RecordDict({S.MASKED: ArrayRecord([masked]),
+    return Message(RecordDict({S.MASKED: array_record([masked]),
                                P.INFO: ConfigRecord({P.STATUS: P.STATUS_OK, **keep})}),
                    reply_to=msg)
 
