@@ -12,6 +12,7 @@ of the nodes at once: this process's and W - 1 forked workers' (`fedchurn.engine
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Iterable
 from uuid import uuid4
@@ -122,11 +123,18 @@ def run_inprocess(
     TaskIdentity.task_id = 1
     TaskIdentity.run_id = run.run_id
     TaskIdentity.node_id = SUPERLINK_NODE_ID
-    grid = InProcessGrid(client_app, num_supernodes, run, seed=seed,
-                         workers=min(workers, num_supernodes))
-    server_context = Context(run_id=run.run_id, node_id=0, node_config={}, state=RecordDict(),
-                             run_config={})
+    # The imports, the loaded experiment and its encodings live for the whole run: frozen, the
+    # collector's full passes skip them (1,000 sites x 5 rounds: 2.5 -> 1.5 s of gen-2
+    # collections) and forked workers do not copy their pages by writing GC headers.
+    gc.freeze()
     try:
-        server_app(grid=grid, context=server_context)
+        grid = InProcessGrid(client_app, num_supernodes, run, seed=seed,
+                             workers=min(workers, num_supernodes))
+        server_context = Context(run_id=run.run_id, node_id=0, node_config={},
+                                 state=RecordDict(), run_config={})
+        try:
+            server_app(grid=grid, context=server_context)
+        finally:
+            grid.close()
     finally:
-        grid.close()
+        gc.unfreeze()  # a sweep's next run in this process may collect them again
