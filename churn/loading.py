@@ -86,15 +86,20 @@ def validate_frame(
         )
     target = _target_to_binary(frame[schema.target].astype(str).str.strip(), schema, source)
     features = clean_features(frame, schema, source)
+    # text as pandas categories (codes + one copy of each distinct value), not a Python str per
+    # cell: a loaded 70k-row synthetic experiment 176 -> 58 MB RSS, 700k rows 1.6 -> 0.45 GB,
+    # and a forked engine worker no longer copies the pages of the cells it reads; loading
+    # 700k rows costs ~2.7 s more (factorizing), measured
     return ChurnData(features.reset_index(drop=True), target, schema, source, fingerprint,
-                     raw=frame.reset_index(drop=True))
+                     raw=frame.reset_index(drop=True).astype("category"))
 
 
 def clean_features(frame: pd.DataFrame, schema: DatasetSchema, source: str = "input") -> pd.DataFrame:
     """The schema's feature columns of `frame` (raw CSV strings or typed), cleaned for the model.
 
-    Categorical blanks become MISSING_CATEGORY; numeric text is parsed (bad text is an error
-    naming the lines), and blanks the schema gives a meaning to (`blank_fill`) are filled.
+    Categorical columns are pandas categories, their blanks MISSING_CATEGORY; numeric text is
+    parsed (bad text is an error naming the lines), and blanks the schema gives a meaning to
+    (`blank_fill`) are filled.
     """
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [c for c in schema.feature_columns if c not in frame.columns]
@@ -104,7 +109,7 @@ def clean_features(frame: pd.DataFrame, schema: DatasetSchema, source: str = "in
     features = pd.DataFrame(index=frame.index)
     for column in schema.categorical:
         values = frame[column].astype(str).str.strip()
-        features[column] = values.mask(values == "", MISSING_CATEGORY)
+        features[column] = values.mask(values == "", MISSING_CATEGORY).astype("category")
     for column in schema.numeric:
         features[column] = _numeric_column(frame[column], column, schema, source)
     return features
